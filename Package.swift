@@ -1,0 +1,59 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+/// Everything under the package root that is not the SQL resource target's own sources.
+/// The SQL folders sit at the top level (design.md), so the target that embeds them is rooted
+/// at "." and must exclude the rest of the tree explicitly.
+let sqlTargetExcludes = [
+    "Sources/CAuditSQLite", "Sources/CAuditZlib", "Sources/AuditCore", "Sources/AuditStore",
+    "Sources/AuditCollect", "Sources/AzureSimulator", "Sources/aoai-audit", "Sources/AuditTestSupport",
+    "Tests", "README.md", "scripts", "Benchmarks", ".ci",
+]
+
+let package = Package(
+    name: "aoai-audit",
+    products: [
+        .executable(name: "aoai-audit", targets: ["aoai-audit"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+    ],
+    targets: [
+        .systemLibrary(name: "CAuditSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CAuditZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // The SQL folders (migrations/, queries/, exports/) embedded into the binary.
+        .target(
+            name: "AuditSQL",
+            path: ".",
+            exclude: sqlTargetExcludes,
+            sources: ["Sources/AuditSQL"],
+            resources: [.embedInCode("migrations"), .embedInCode("queries")]
+        ),
+        .target(name: "AuditCore", dependencies: ["CAuditZlib", .product(name: "Yams", package: "Yams")]),
+        .target(name: "AuditStore", dependencies: ["AuditCore", "AuditSQL", "CAuditSQLite"]),
+        .target(name: "AuditCollect", dependencies: ["AuditCore", "AuditStore"]),
+        .target(name: "AzureSimulator", dependencies: ["AuditCore"]),
+        .executableTarget(
+            name: "aoai-audit",
+            dependencies: [
+                "AuditCore", "AuditStore", "AuditCollect", "AzureSimulator",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .target(name: "AuditTestSupport", dependencies: ["AuditCore"], path: "Sources/AuditTestSupport"),
+        .testTarget(name: "AuditCoreTests", dependencies: ["AuditCore", "AuditTestSupport"]),
+        .testTarget(name: "AuditStoreTests", dependencies: ["AuditStore", "AuditTestSupport"]),
+        .testTarget(name: "AuditCollectTests", dependencies: ["AuditCollect", "AuditCore", "AuditStore", "AzureSimulator", "AuditTestSupport"]),
+        .testTarget(name: "AuditCLITests", dependencies: ["aoai-audit", "AuditTestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)
+
+for target in package.targets where target.type != .system {
+    target.swiftSettings = (target.swiftSettings ?? []) + [
+        .enableUpcomingFeature("ExistentialAny"),
+        .enableUpcomingFeature("MemberImportVisibility"),
+    ]
+}

@@ -1,0 +1,26 @@
+/// The SQL folders embedded into the binary (`migrations/`, `queries/`).
+///
+/// SwiftPM's `.embedInCode` gives each file a mangled static name and no way to enumerate
+/// them, so the list is kept by hand here; `SQLFilesTests` checks it against the folders on
+/// disk so a file added without a line here fails the build's tests.
+public enum SQLFiles {
+    /// `(file name, contents)` of every migration, in order.
+    public static let migrations: [(name: String, sql: String)] = [
+        ("0001_init.sql", text(PackageResources._001_init_sql)),
+    ]
+
+    /// `(file name, contents)` of every built-in named query.
+    public static let queries: [(name: String, sql: String)] = [
+        ("account_config_changes.sql", text(PackageResources.account_config_changes_sql)),
+        ("auth_failures_by_hour.sql", text(PackageResources.auth_failures_by_hour_sql)),
+        ("changes_before.sql", text(PackageResources.changes_before_sql)),
+        ("failures_by_caller.sql", text(PackageResources.failures_by_caller_sql)),
+        ("key_rotations.sql", text(PackageResources.key_rotations_sql)),
+        ("quarantine_summary.sql", text(PackageResources.quarantine_summary_sql)),
+        ("role_assignment_changes.sql", text(PackageResources.role_assignment_changes_sql)),
+        ("top_error_codes.sql", text(PackageResources.top_error_codes_sql)),
+        ("vendor_incidents.sql", text(PackageResources.vendor_incidents_sql)),
+    ]
+
+    private static func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
+}

@@ -1,0 +1,99 @@
+import ArgumentParser
+import AuditCore
+import AuditStore
+import Foundation
+
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show what the database holds, per data kind and per source.",
+        discussion: """
+            Counts are source records represented: a request inside a per-minute rollup still counts.
+
+            Examples:
+              aoai-audit status
+              aoai-audit status --format json --db /var/lib/aoai-audit/audit.db
+            """
+    )
+
+    enum Format: String, ExpressibleByArgument, CaseIterable { case table, json }
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: "Output format: table or json.")
+    var format: Format = .table
+
+    mutating func run() throws {
+        let text: String = try userFacing {
+            let (db, _) = try global.openDatabase(readOnly: true)
+            let counts = try db.counts()
+            let sources = try db.sources()
+            let now = TimeArgument.nowMicros()
+            switch format {
+            case .json: return StatusReport.json(path: db.path, counts: counts, sources: sources, now: now)
+            case .table: return StatusReport.table(path: db.path, schema: db.schemaVersion, counts: counts, sources: sources, now: now)
+            }
+        }
+        Terminal.out(text)
+    }
+}
+
+enum StatusReport {
+    static func json(path: String, counts c: StoreCounts, sources: [SourceStatus], now: Int64) -> String {
+        func n(_ v: Int64) -> JSONValue { .number(String(v)) }
+        func t(_ v: Int64?) -> JSONValue { v.map { .string(Timestamp.iso($0)) } ?? .null }
+        let abs = URL(fileURLWithPath: path).standardizedFileURL.path
+        let doc: JSONValue = .object(JSONObject([
+            ("schema_version", .number("1")),
+            ("database", .string(abs)),
+            ("counts", .object(JSONObject([
+                ("activity", n(c.activity)), ("requests", n(c.requests)), ("request_failures", n(c.requestFailures)),
+                ("changes", n(c.changes)), ("vendor_incidents", n(c.vendorIncidents)), ("quarantined", n(c.quarantined)),
+            ]))),
+            ("sources", .array(sources.map { s in
+                .object(JSONObject([
+                    ("name", .string(s.name)), ("type", .string(s.type)),
+                    ("checkpoint", s.latestCheckpoint.map { .string($0) } ?? .null),
+                    ("last_success", t(s.lastSuccessUs)), ("last_run", t(s.lastRunUs)),
+                    ("last_error", s.lastError.map { .string($0) } ?? .null),
+                    ("lag_seconds", s.lastSuccessUs.map { .number(String((now - $0) / 1_000_000)) } ?? .null),
+                    ("records", n(s.records)), ("checkpoints", .number(String(s.checkpoints))),
+                    ("coverage", .array([])),
+                ]))
+            })),
+        ]))
+        return doc.serialized + "\n"
+    }
+
+    static func table(path: String, schema: Int, counts c: StoreCounts, sources: [SourceStatus], now: Int64) -> String {
+        var out = "database  \(URL(fileURLWithPath: path).standardizedFileURL.path) (schema \(schema))\n\n"
+        let rows: [(String, Int64, String)] = [
+            ("activity", c.activity, "Activity Log events, every category"),
+            ("requests", c.requests, "Azure OpenAI requests (rolled up per minute)"),
+            ("request_failures", c.requestFailures, "requests with status >= 400, kept whole"),
+            ("changes", c.changes, "derived changes (keys, auth, roles, network, SDKs…)"),
+            ("vendor_incidents", c.vendorIncidents, "status feed and ServiceHealth updates"),
+            ("quarantined", c.quarantined, "records that could not be loaded"),
+        ]
+        let w = rows.map { String($0.1).count }.max() ?? 1
+        for (name, v, note) in rows {
+            let num = String(v)
+            out += name.padding(toLength: 18, withPad: " ", startingAt: 0) + String(repeating: " ", count: w - num.count) + num + "  " + note + "\n"
+        }
+        out += "\nsources\n"
+        if sources.isEmpty { out += "  (none yet: run `aoai-audit import` or `aoai-audit collect`)\n" }
+        for s in sources {
+            let ok = s.lastSuccessUs.map { "last success \(Timestamp.isoSeconds($0)) (\(ago(now - $0)) ago)" } ?? "never succeeded"
+            out += "  \(s.name) [\(s.type)]: \(ok), \(s.records) records, \(s.checkpoints) checkpoints\n"
+            if let e = s.lastError { out += "    last error: \(e)\n" }
+        }
+        return out
+    }
+
+    static func ago(_ us: Int64) -> String {
+        let s = us / 1_000_000
+        if s < 120 { return "\(s)s" }
+        if s < 7200 { return "\(s / 60)m" }
+        if s < 172_800 { return "\(s / 3600)h" }
+        return "\(s / 86400)d"
+    }
+}
