@@ -79,7 +79,7 @@ public final class Database {
     }
 
     /// The schema version recorded in the file.
-    public var schemaVersion: Int { Int((try? connection.scalar("PRAGMA user_version")?.integer) ?? 0) ?? 0 }
+    public var schemaVersion: Int { Int((try? connection.scalar("PRAGMA user_version")?.integer) ?? 0) }
 
     /// Applies every migration newer than the file's version, one transaction each.
     func migrate() throws(StoreError) {
