@@ -5,14 +5,14 @@
 #
 # 1. builds the release binary (swift build -c release);
 # 2. generates RECORDS RequestResponse records over 30 days with `aoai-audit generate` (seed 7,
-#    deterministic) into bench-out/data;
+#    deterministic) into .bench-out/data;
 # 3. loads the diagnostics PT1H.json files with each peer from ../shared/bench
 #    (sqlite-utils from a virtual environment .venv-bench, then the sqlite3 shell alone),
 #    then with `aoai-audit import`, each under /usr/bin/time -v;
 # 4. prints seconds, peak RSS and database size per tool, and the ratios against aoai-audit.
 #
-# Everything is written under bench-out/ (gitignored); the table is also saved to
-# bench-out/import-bench.txt. Environment overrides: AOAI_AUDIT (binary to measure),
+# Everything is written under .bench-out/ (gitignored); the table is also saved to
+# .bench-out/import-bench.txt. Environment overrides: AOAI_AUDIT (binary to measure),
 # BENCH_SKIP_BUILD=1 (use the existing build), BENCH_VENV (virtual environment path).
 set -euo pipefail
 
@@ -26,7 +26,7 @@ PEERS=$(cd "$ROOT/../shared/bench" 2>/dev/null && pwd) || {
     echo "peer scripts not found at $ROOT/../shared/bench" >&2
     exit 1
 }
-W=$ROOT/bench-out
+W=$ROOT/.bench-out
 BIN=${AOAI_AUDIT:-$ROOT/.build/release/aoai-audit}
 VENV=${BENCH_VENV:-$ROOT/.venv-bench}
 cd "$ROOT"
@@ -76,7 +76,7 @@ HAVE_TIME=0
 declare -A SECS RSS DBMB
 TOOLS=()
 
-# measure NAME DB COMMAND...: runs COMMAND, output to bench-out/NAME.log, records wall seconds,
+# measure NAME DB COMMAND...: runs COMMAND, output to .bench-out/NAME.log, records wall seconds,
 # peak RSS (MB) and the size of DB (plus its WAL) in MB.
 measure() {
     local name=$1 db=$2

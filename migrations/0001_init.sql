@@ -69,21 +69,40 @@ CREATE INDEX request_failures_time ON request_failures(time_us);
 CREATE INDEX request_failures_resource_time ON request_failures(resource_id, time_us);
 CREATE INDEX request_failures_correlation ON request_failures(correlation_id);
 
+-- Dimension values (resource ids, deployments, callers, api-versions, operations) stored once
+-- and referenced by integer from the rollup, which keeps a year of per-minute rows small.
+CREATE TABLE dims (
+    id    INTEGER PRIMARY KEY,
+    kind  TEXT NOT NULL,
+    value TEXT NOT NULL,
+    UNIQUE (kind, value)
+);
+
 -- Every request (success or failure) counted per minute × resource × deployment × caller ×
 -- api-version × operation × status. A year of traffic fits; `requests` in status is SUM(count).
+-- Read it through the request_rollup_v view, which resolves the dimension ids to text.
 CREATE TABLE request_rollup (
-    minute_us    INTEGER NOT NULL,
-    resource_id  TEXT NOT NULL,
-    deployment   TEXT NOT NULL,
-    caller       TEXT NOT NULL,
-    api_version  TEXT NOT NULL,
-    operation    TEXT NOT NULL,
-    status       INTEGER NOT NULL,
-    count        INTEGER NOT NULL,
+    minute_us       INTEGER NOT NULL,
+    resource        INTEGER NOT NULL,
+    deployment      INTEGER NOT NULL,
+    caller          INTEGER NOT NULL,
+    api_version     INTEGER NOT NULL,
+    operation       INTEGER NOT NULL,
+    status          INTEGER NOT NULL,
+    count           INTEGER NOT NULL,
     duration_ms_sum INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (minute_us, resource_id, deployment, caller, api_version, operation, status)
+    PRIMARY KEY (minute_us, resource, deployment, caller, api_version, operation, status)
 ) WITHOUT ROWID;
-CREATE INDEX request_rollup_resource ON request_rollup(resource_id, minute_us);
+
+CREATE VIEW request_rollup_v AS
+SELECT r.minute_us, res.value AS resource_id, dep.value AS deployment, cal.value AS caller,
+       api.value AS api_version, op.value AS operation, r.status, r.count, r.duration_ms_sum
+FROM request_rollup r
+JOIN dims res ON res.id = r.resource
+JOIN dims dep ON dep.id = r.deployment
+JOIN dims cal ON cal.id = r.caller
+JOIN dims api ON api.id = r.api_version
+JOIN dims op ON op.id = r.operation;
 
 -- Fingerprints of every request already counted, clustered by minute so inserts append.
 -- This is what makes re-importing, overlapping exports and kill -9 recovery count nothing twice.

@@ -194,33 +194,67 @@ public struct RecordBatch: Sendable {
     }
 }
 
-/// FNV-1a, 64 bit: a fixed, seedless hash (never Swift's per-process `Hasher`), stable across
-/// processes and machines as contracts.md requires for dedupe keys.
+/// A fixed, seedless 64-bit hash (never Swift's per-process `Hasher`), stable across processes
+/// and machines as contracts.md requires for dedupe keys. It mixes eight bytes at a time
+/// (multiply–xorshift, constants from SplitMix64/MurmurHash3), which keeps the per-record
+/// fingerprint off the import's profile.
 public struct StableHash {
     public private(set) var state: UInt64 = 0xcbf2_9ce4_8422_2325
 
     public init() {}
 
+    @inline(__always) static func mix(_ h: UInt64, _ k: UInt64) -> UInt64 {
+        var x = (h ^ k) &* 0x9E37_79B9_7F4A_7C15
+        x ^= x >> 29
+        return x
+    }
+
     public mutating func combine(_ s: String) {
-        for b in s.utf8 { state = (state ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
-        state = (state ^ 0xFF) &* 0x0000_0100_0000_01B3  // field separator
+        var s = s
+        let h = state
+        state = s.withUTF8 { Self.hash(h, $0) }
+    }
+
+    static func hash(_ start: UInt64, _ buf: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        var h = start
+        let n = buf.count
+        var i = 0
+        if let base = buf.baseAddress {
+            let raw = UnsafeRawPointer(base)
+            while i + 8 <= n {
+                h = mix(h, raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+                i += 8
+            }
+            var tail: UInt64 = 0
+            var shift: UInt64 = 0
+            while i < n {
+                tail |= UInt64(base[i]) << shift
+                shift += 8
+                i += 1
+            }
+            h = mix(h, tail)
+        }
+        // Length and a separator, so ("ab","c") and ("a","bc") differ.
+        return mix(h, UInt64(n) &+ 0xFF00_0000_0000_0000)
     }
 
     public mutating func combine(_ v: Int64) {
-        var x = UInt64(bitPattern: v)
-        for _ in 0..<8 {
-            state = (state ^ (x & 0xFF)) &* 0x0000_0100_0000_01B3
-            x >>= 8
-        }
+        state = Self.mix(state, UInt64(bitPattern: v) &+ 0x5555_5555_5555_5555)
     }
 
-    public var value: Int64 { Int64(bitPattern: state) }
+    public var value: Int64 {
+        var x = state
+        x ^= x >> 33
+        x = x &* 0xFF51_AFD7_ED55_8CCD
+        x ^= x >> 33
+        return Int64(bitPattern: x)
+    }
 
     /// Hex text of the hash of the given strings.
     public static func hex(_ parts: String...) -> String {
         var h = StableHash()
         for p in parts { h.combine(p) }
-        let s = String(h.state, radix: 16)
+        let s = String(UInt64(bitPattern: h.value), radix: 16)
         return String(repeating: "0", count: 16 - s.count) + s
     }
 }

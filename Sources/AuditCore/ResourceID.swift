@@ -36,8 +36,13 @@ public struct ResourceID: Sendable, Equatable {
         subscription = sub; resourceGroup = rg; provider = prov; self.type = type; self.name = name
     }
 
-    /// Canonical form of a raw id.
-    public static func canonical(_ raw: String) -> String { ResourceID(raw).canonical }
+    /// Canonical form of a raw id: trimmed, lower-cased, no trailing slash (without parsing
+    /// the parts, which is the hot path of every import).
+    public static func canonical(_ raw: String) -> String {
+        var s = raw.trimmingSpaces.asciiLowercased
+        while s.utf8.count > 1, s.utf8.last == UInt8(ascii: "/") { s.removeLast() }
+        return s
+    }
 
     /// The account name of an ARM id, or the last path segment.
     public var shortName: String { name ?? canonical.split(separator: "/").last.map(String.init) ?? canonical }

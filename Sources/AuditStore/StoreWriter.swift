@@ -27,15 +27,32 @@ public struct WriteCounts: Sendable, Equatable {
 public final class StoreWriter {
     let db: Connection
     private var rollup: [RollupKey: (count: Int64, duration: Int64)] = [:]
+    /// Dimension ids by kind and value; cleared when a transaction fails (its ids rolled back).
+    private var dimCache: [DimKind: [String: Int64]] = [:]
+    /// The last value seen per kind: consecutive records usually share them.
+    private var lastDim: [DimKind: (String, Int64)] = [:]
 
     struct RollupKey: Hashable {
-        var minute: Int64, resource: String, deployment: String, caller: String, api: String, operation: String, status: Int
+        var minute: Int64, resource: Int64, deployment: Int64, caller: Int64, api: Int64, operation: Int64, status: Int
     }
+
+    enum DimKind: String { case resource, deployment, caller, apiVersion = "api_version", operation }
 
     public init(database: Database) { db = database.connection }
 
     /// Writes `batch` and (optionally) a checkpoint in one transaction.
     public func write(_ batch: RecordBatch, source: String, runID: Int64? = nil, checkpoint: (key: String, value: String)? = nil) throws -> WriteCounts {
+        do {
+            return try writeTransaction(batch, source: source, runID: runID, checkpoint: checkpoint)
+        } catch {
+            dimCache.removeAll()
+            lastDim.removeAll()
+            rollup.removeAll()
+            throw error
+        }
+    }
+
+    private func writeTransaction(_ batch: RecordBatch, source: String, runID: Int64?, checkpoint: (key: String, value: String)?) throws -> WriteCounts {
         try db.transaction {
             var counts = WriteCounts()
             for e in batch.activity { try insert(e, source: source, counts: &counts) }
@@ -110,7 +127,9 @@ public final class StoreWriter {
         try seen.runAndReset()
         guard db.changes == 1 else { counts.duplicates += 1; return }
         counts.requests += 1
-        let key = RollupKey(minute: minute, resource: r.resourceId, deployment: r.deployment, caller: r.caller, api: r.apiVersion, operation: r.operation, status: r.status)
+        let key = RollupKey(minute: minute, resource: try dim(.resource, r.resourceId), deployment: try dim(.deployment, r.deployment),
+                            caller: try dim(.caller, r.caller), api: try dim(.apiVersion, r.apiVersion), operation: try dim(.operation, r.operation),
+                            status: r.status)
         let prev = rollup[key] ?? (0, 0)
         rollup[key] = (prev.count + 1, prev.duration + max(0, r.durationMs ?? 0))
         guard r.status >= 400 else { return }
@@ -135,6 +154,23 @@ public final class StoreWriter {
         try addSearchDoc(kind: "request", refID: id, timeUs: r.timeUs, title: "\(r.operation) \(r.status)", body: body, resource: rid.shortName, resourceID: rid.canonical)
     }
 
+    /// The id of a dimension value, inserted on first use.
+    func dim(_ kind: DimKind, _ value: String) throws(StoreError) -> Int64 {
+        if let last = lastDim[kind], last.0 == value { return last.1 }
+        if let id = dimCache[kind]?[value] { lastDim[kind] = (value, id); return id }
+        let ins = try db.prepare("INSERT INTO dims(kind, value) VALUES (?1, ?2) ON CONFLICT DO NOTHING")
+        ins.bind(kind.rawValue, at: 1); ins.bind(value, at: 2)
+        try ins.runAndReset()
+        let sel = try db.prepare("SELECT id FROM dims WHERE kind = ?1 AND value = ?2")
+        sel.bind(kind.rawValue, at: 1); sel.bind(value, at: 2)
+        defer { sel.reset() }
+        guard try sel.step() else { throw .sqlite(code: 0, message: "dimension value vanished", sql: sel.sql) }
+        let id = sel.int64(at: 0)
+        dimCache[kind, default: [:]][value] = id
+        lastDim[kind] = (value, id)
+        return id
+    }
+
     static func statusWord(_ status: Int) -> String? {
         switch status {
         case 400: return "BadRequest"
@@ -154,7 +190,7 @@ public final class StoreWriter {
     func flushRollup() throws(StoreError) {
         guard !rollup.isEmpty else { return }
         let s = try db.prepare("""
-            INSERT INTO request_rollup(minute_us, resource_id, deployment, caller, api_version, operation, status, count, duration_ms_sum)
+            INSERT INTO request_rollup(minute_us, resource, deployment, caller, api_version, operation, status, count, duration_ms_sum)
             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
             ON CONFLICT DO UPDATE SET count = count + excluded.count, duration_ms_sum = duration_ms_sum + excluded.duration_ms_sum
             """)

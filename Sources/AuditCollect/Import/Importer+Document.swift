@@ -7,7 +7,7 @@ extension Importer {
     /// ARM page `{"value":[…]}`, an Event Hub body `{"records":[…]}` — all streamed element by
     /// element — or a small object (Log Analytics `{"tables":…}`, Statuspage JSON) whose
     /// members are gathered and handled whole.
-    func importDocument(path: String, stamp: String, outcome: inout FileOutcome) throws {
+    func importDocument(path: String, index: Int, stamp: String, outcome: inout FileOutcome) throws {
         let reader = try ChunkReader(path: path)
         let splitter = DocumentSplitter(reader: reader, maxRecordBytes: options.maxRecordBytes)
         let router = RecordRouter(forced: options.kind, location: path)
@@ -21,7 +21,7 @@ extension Importer {
             batch.append(extra)
             extra = RecordBatch()
             pending.removeAll(keepingCapacity: true)
-            try write(batch, path: path, stamp: stamp, format: outcome.format, outcome: &outcome, complete: false, offset: lastOffset)
+            try write(batch, path: path, index: index, stamp: stamp, format: outcome.format, outcome: &outcome, complete: false, offset: lastOffset)
         }
         do {
             while let item = try splitter.next() {
@@ -61,12 +61,12 @@ extension Importer {
         }
         try flush()
         if outcome.error == nil {
-            try checkpoint(path: path, stamp: stamp, format: outcome.format, records: outcome.read, complete: true, offset: reader.delivered)
+            try checkpoint(path: path, index: index, stamp: stamp, format: outcome.format, records: outcome.read, complete: true, offset: reader.delivered)
         }
     }
 
     /// RSS or Atom status feeds (XML, read whole up to the record limit).
-    func importFeed(path: String, stamp: String, outcome: inout FileOutcome) throws {
+    func importFeed(path: String, index: Int, stamp: String, outcome: inout FileOutcome) throws {
         guard options.kind == nil || options.kind == .statusFeed else {
             outcome.error = "\(path) is XML (a status feed?), not \(options.kind?.rawValue ?? "")"
             return
@@ -89,6 +89,6 @@ extension Importer {
         batch.incidents = result.incidents
         batch.quarantine = result.quarantine
         batch.read = result.incidents.count + result.quarantine.count
-        try write(batch, path: path, stamp: stamp, format: outcome.format, outcome: &outcome, complete: true, offset: Int64(bytes.count))
+        try write(batch, path: path, index: index, stamp: stamp, format: outcome.format, outcome: &outcome, complete: true, offset: Int64(bytes.count))
     }
 }

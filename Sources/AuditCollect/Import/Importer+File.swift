@@ -11,12 +11,12 @@ extension Importer {
         return "\(st.st_size):\(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec)"
     }
 
-    func importFile(_ path: String, index: Int, total: Int) -> FileOutcome {
+    func importFile(_ path: String, index: Int, total: Int) throws -> FileOutcome {
         var outcome = FileOutcome(path: path, format: "unknown")
         let key = "file:" + path
         let stamp = Self.stamp(path) ?? ""
         // A file loaded completely before and unchanged since is not read again.
-        if let previous = try? database.checkpoint(source: options.source, key: key),
+        if let previous = checkpoints[key],
            let ck = try? JSONParser.parse(previous).objectValue, ck["complete"]?.bool == true, ck["stamp"]?.text == stamp,
            ck["kind"]?.text == (options.kind?.rawValue ?? "auto")
         {
@@ -30,23 +30,21 @@ extension Importer {
             let reader = try ChunkReader(path: path)
             guard let first = try reader.next() else {
                 outcome.format = "empty"
-                try checkpoint(path: path, stamp: stamp, format: "empty", records: 0, complete: true, offset: 0)
+                try checkpoint(path: path, index: index, stamp: stamp, format: "empty", records: 0, complete: true, offset: 0)
                 return outcome
             }
             let format = Self.sniff(first, isLastChunk: false)
             outcome.format = format.rawValue + (reader.isGzip ? " (gzip)" : "")
             switch format {
             case .jsonLines: try importLines(path: path, stamp: stamp, outcome: &outcome, index: index, total: total)
-            case .document: try importDocument(path: path, stamp: stamp, outcome: &outcome)
-            case .xml: try importFeed(path: path, stamp: stamp, outcome: &outcome)
+            case .document: try importDocument(path: path, index: index, stamp: stamp, outcome: &outcome)
+            case .xml: try importFeed(path: path, index: index, stamp: stamp, outcome: &outcome)
             case .unknown:
                 let head = String(decoding: first.prefix(40), as: UTF8.self).replacingOccurrences(of: "\n", with: " ")
                 outcome.error = "\(path): unrecognized file (not JSON lines, a JSON document, RSS or Atom; it starts with \"\(head)\"); pass --kind if it is one of them"
             }
         } catch let error as InputError {
             outcome.error = error.description
-        } catch {
-            outcome.error = "\(path): \(error)"
         }
         return outcome
     }
@@ -88,7 +86,7 @@ extension Importer {
             extra = RecordBatch()
             pending.removeAll(keepingCapacity: true)
             pendingBytes = 0
-            try write(batch, path: path, stamp: stamp, format: outcome.format, outcome: &outcome, complete: false, offset: lastOffset)
+            try write(batch, path: path, index: index, stamp: stamp, format: outcome.format, outcome: &outcome, complete: false, offset: lastOffset)
             options.progress?(ImportProgress(path: path, fileBytesDone: reader.consumed, fileBytesTotal: reader.fileSize, filesDone: index, filesTotal: total, recordsRead: outcome.read))
         }
         do {
@@ -112,7 +110,7 @@ extension Importer {
             return
         }
         try flush()
-        try checkpoint(path: path, stamp: stamp, format: outcome.format, records: outcome.read, complete: true, offset: reader.delivered)
+        try checkpoint(path: path, index: index, stamp: stamp, format: outcome.format, records: outcome.read, complete: true, offset: reader.delivered)
     }
 
     /// Parses and normalizes records on `options.workers` threads, preserving input order.
@@ -139,15 +137,17 @@ extension Importer {
         return out
     }
 
-    func write(_ batch: RecordBatch, path: String, stamp: String, format: String, outcome: inout FileOutcome, complete: Bool, offset: Int64) throws {
+    /// Queues a batch with the file's checkpoint (one transaction on the writer thread).
+    func write(_ batch: RecordBatch, path: String, index: Int, stamp: String, format: String, outcome: inout FileOutcome, complete: Bool, offset: Int64) throws {
         outcome.read += batch.read
         outcome.skipped += batch.skipped
         let ck = Self.checkpointValue(stamp: stamp, format: format, records: outcome.read, complete: complete, offset: offset, kind: options.kind)
-        outcome.counts += try writer.write(batch, source: options.source, runID: runID, checkpoint: ("file:" + path, ck))
+        try pipeline.submit(batch, input: index, checkpoint: ("file:" + path, ck))
     }
 
-    func checkpoint(path: String, stamp: String, format: String, records: Int, complete: Bool, offset: Int64) throws {
-        try writer.setCheckpoint(source: options.source, key: "file:" + path, value: Self.checkpointValue(stamp: stamp, format: format, records: records, complete: complete, offset: offset, kind: options.kind))
+    func checkpoint(path: String, index: Int, stamp: String, format: String, records: Int, complete: Bool, offset: Int64) throws {
+        let ck = Self.checkpointValue(stamp: stamp, format: format, records: records, complete: complete, offset: offset, kind: options.kind)
+        try pipeline.submit(RecordBatch(), input: index, checkpoint: ("file:" + path, ck))
     }
 
     static func checkpointValue(stamp: String, format: String, records: Int, complete: Bool, offset: Int64, kind: ImportKind?) -> String {

@@ -68,15 +68,18 @@ public enum ImportError: Error, Sendable, CustomStringConvertible {
 /// Loads files, folders (recursively) and git repositories into the store.
 public final class Importer {
     let database: Database
-    let writer: StoreWriter
     let options: ImportOptions
     let runID: Int64?
+    let pipeline: WritePipeline
+    /// Checkpoints of this source read before the import starts (the connection then belongs
+    /// to the writer thread).
+    var checkpoints: [String: String] = [:]
 
     public init(database: Database, options: ImportOptions, runID: Int64? = nil) {
         self.database = database
-        writer = StoreWriter(database: database)
         self.options = options
         self.runID = runID
+        pipeline = WritePipeline(writer: StoreWriter(database: database), source: options.source, runID: runID)
     }
 
     /// Expands folders (sorted, hidden entries skipped); a folder holding `.git` is a repository.
@@ -111,38 +114,47 @@ public final class Importer {
 
     public func run(paths: [String]) throws -> ImportSummary {
         let inputs = try Self.expand(paths)
+        for row in try database.connection.rows("SELECT key, value FROM checkpoints WHERE source = ?1", [.text(options.source)]) {
+            if let k = row[0].text, let v = row[1].text { checkpoints[k] = v }
+        }
         var summary = ImportSummary()
         for (i, input) in inputs.enumerated() {
             var outcome: FileOutcome
             if input.isRepository {
-                outcome = importRepository(input.path)
+                outcome = try importRepository(input.path, index: i)
             } else {
-                outcome = importFile(input.path, index: i, total: inputs.count)
+                outcome = try importFile(input.path, index: i, total: inputs.count)
             }
             if outcome.error != nil { outcome.error = Redactor.redact(outcome.error ?? "") }
             summary.files.append(outcome)
+        }
+        try pipeline.drain()
+        for i in summary.files.indices where !summary.files[i].unchanged {
+            summary.files[i].counts = pipeline.counts(for: i)
         }
         return summary
     }
 
     // MARK: - Repositories
 
-    func importRepository(_ path: String) -> FileOutcome {
+    func importRepository(_ path: String, index: Int) throws -> FileOutcome {
         var outcome = FileOutcome(path: path, format: "git repository")
         guard options.kind == nil || options.kind == .sdkVersions else {
             outcome.error = "\(path) is a git repository, not \(options.kind?.rawValue ?? "")"
             return outcome
         }
+        let changes: [ChangeRecord]
         do {
-            let changes = try LockfileHistory(repository: path).read()
-            var batch = RecordBatch()
-            batch.changes = changes
-            batch.read = changes.count
-            outcome.read = changes.count
-            outcome.counts = try writer.write(batch, source: options.source, runID: runID)
+            changes = try LockfileHistory(repository: path).read()
         } catch {
             outcome.error = "\(path): \(error.localizedDescription)"
+            return outcome
         }
+        var batch = RecordBatch()
+        batch.changes = changes
+        batch.read = changes.count
+        outcome.read = changes.count
+        try pipeline.submit(batch, input: index, checkpoint: nil)
         return outcome
     }
 }
