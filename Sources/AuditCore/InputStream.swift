@@ -41,7 +41,11 @@ public final class ChunkReader {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw .cannotOpen(path: path, reason: String(cString: strerror(errno))) }
         self.fd = fd
-        raw = [UInt8](repeating: 0, count: chunkSize)
+        // Size the buffer to the file: thousands of small PT1H.json blobs must not each cost a
+        // full chunk of zeroed memory.
+        var st = stat()
+        let size = fstat(fd, &st) == 0 ? Int(st.st_size) : chunkSize
+        raw = Self.uninitialized(max(16, min(chunkSize, size + 1)))
         try fill()
         if rawEnd - rawStart >= 2, raw[rawStart] == 0x1F, raw[rawStart + 1] == 0x8B {
             isGzip = true
@@ -50,6 +54,10 @@ public final class ChunkReader {
     }
 
     deinit { if !closed { close(fd) } }
+
+    static func uninitialized(_ n: Int) -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: n) { _, count in count = n }
+    }
 
     private func fill() throws(InputError) {
         if rawStart > 0 {
@@ -104,7 +112,8 @@ public final class ChunkReader {
             try fill()
             if rawStart == rawEnd { return nil }
         }
-        let chunk = Array(raw[rawStart..<rawEnd])
+        var chunk = raw
+        if rawStart > 0 || rawEnd < chunk.count { chunk = Array(raw[rawStart..<rawEnd]) } else { raw = Self.uninitialized(raw.count) }
         consumed += Int64(chunk.count)
         delivered += Int64(chunk.count)
         rawStart = 0
@@ -144,7 +153,7 @@ final class Inflater {
 
     /// Inflates from `input[from..<to]`; returns the output and how many input bytes were used.
     func inflate(_ input: [UInt8], from: Int, to: Int, outCapacity: Int, delivered: Int64) throws(InputError) -> ([UInt8], Int) {
-        var out = [UInt8](repeating: 0, count: outCapacity)
+        var out = ChunkReader.uninitialized(outCapacity)
         var produced = 0
         var used = 0
         var rc: Int32 = Z_OK

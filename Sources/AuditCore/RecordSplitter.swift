@@ -126,6 +126,9 @@ public final class DocumentSplitter {
         self.streamKeys = streamKeys
     }
 
+    /// Prepends bytes already read (format sniffing) to the stream.
+    public func unread(_ bytes: [UInt8]) { chunk = bytes + chunk[pos...]; pos = 0 }
+
     private func peekByte() throws(InputError) -> UInt8? {
         while pos >= chunk.count {
             if done { return nil }

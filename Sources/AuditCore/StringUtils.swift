@@ -24,10 +24,17 @@ extension String {
 
     /// ASCII lower-casing (fast path for ARM ids; non-ASCII text is left as is).
     public var asciiLowercased: String {
-        var needs = false
-        for u in utf8 where u >= 0x41 && u <= 0x5A { needs = true; break }
-        guard needs else { return self }
-        return String(decoding: utf8.map { ($0 >= 0x41 && $0 <= 0x5A) ? $0 | 0x20 : $0 }, as: UTF8.self)
+        var copy = self
+        return copy.withUTF8 { buf -> String in
+            guard buf.contains(where: { $0 >= 0x41 && $0 <= 0x5A }) else { return self }
+            return String(unsafeUninitializedCapacity: buf.count) { out in
+                for i in 0..<buf.count {
+                    let b = buf[i]
+                    out[i] = (b >= 0x41 && b <= 0x5A) ? b | 0x20 : b
+                }
+                return buf.count
+            }
+        }
     }
 
     /// The first `count` characters, with an ellipsis when cut.

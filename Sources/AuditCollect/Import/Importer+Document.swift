@@ -7,21 +7,21 @@ extension Importer {
     /// ARM page `{"value":[…]}`, an Event Hub body `{"records":[…]}` — all streamed element by
     /// element — or a small object (Log Analytics `{"tables":…}`, Statuspage JSON) whose
     /// members are gathered and handled whole.
-    func importDocument(path: String, index: Int, stamp: String, outcome: inout FileOutcome) throws {
-        let reader = try ChunkReader(path: path)
+    func importDocument(reader: ChunkReader, first: [UInt8], path: String, index: Int, stamp: String, outcome: inout FileOutcome) throws {
         let splitter = DocumentSplitter(reader: reader, maxRecordBytes: options.maxRecordBytes)
+        splitter.unread(first)
         let router = RecordRouter(forced: options.kind, location: path)
         var pending: [RawRecord] = []
         var members: [(key: String, value: JSONValue)] = []
         var streamed = false
         var extra = RecordBatch()
         var lastOffset: Int64 = 0
-        func flush() throws {
+        func flush(complete: Bool = false) throws {
             var batch = parse(pending, router: router)
             batch.append(extra)
             extra = RecordBatch()
             pending.removeAll(keepingCapacity: true)
-            try write(batch, path: path, index: index, stamp: stamp, format: outcome.format, outcome: &outcome, complete: false, offset: lastOffset)
+            try write(batch, path: path, index: index, stamp: stamp, format: outcome.format, outcome: &outcome, complete: complete, offset: complete ? reader.delivered : lastOffset)
         }
         do {
             while let item = try splitter.next() {
@@ -59,20 +59,16 @@ extension Importer {
             router.route(.object(JSONObject(members)), bytes: nil, line: 1, offset: 0, into: &batch)
             extra.append(batch)
         }
-        try flush()
-        if outcome.error == nil {
-            try checkpoint(path: path, index: index, stamp: stamp, format: outcome.format, records: outcome.read, complete: true, offset: reader.delivered)
-        }
+        try flush(complete: true)
     }
 
     /// RSS or Atom status feeds (XML, read whole up to the record limit).
-    func importFeed(path: String, index: Int, stamp: String, outcome: inout FileOutcome) throws {
+    func importFeed(reader: ChunkReader, first: [UInt8], path: String, index: Int, stamp: String, outcome: inout FileOutcome) throws {
         guard options.kind == nil || options.kind == .statusFeed else {
             outcome.error = "\(path) is XML (a status feed?), not \(options.kind?.rawValue ?? "")"
             return
         }
-        let reader = try ChunkReader(path: path)
-        var bytes: [UInt8] = []
+        var bytes = first
         while let c = try reader.next() {
             bytes += c
             if bytes.count > options.maxRecordBytes {

@@ -36,9 +36,9 @@ extension Importer {
             let format = Self.sniff(first, isLastChunk: false)
             outcome.format = format.rawValue + (reader.isGzip ? " (gzip)" : "")
             switch format {
-            case .jsonLines: try importLines(path: path, stamp: stamp, outcome: &outcome, index: index, total: total)
-            case .document: try importDocument(path: path, index: index, stamp: stamp, outcome: &outcome)
-            case .xml: try importFeed(path: path, index: index, stamp: stamp, outcome: &outcome)
+            case .jsonLines: try importLines(reader: reader, first: first, path: path, stamp: stamp, outcome: &outcome, index: index, total: total)
+            case .document: try importDocument(reader: reader, first: first, path: path, index: index, stamp: stamp, outcome: &outcome)
+            case .xml: try importFeed(reader: reader, first: first, path: path, index: index, stamp: stamp, outcome: &outcome)
             case .unknown:
                 let head = String(decoding: first.prefix(40), as: UTF8.self).replacingOccurrences(of: "\n", with: " ")
                 outcome.error = "\(path): unrecognized file (not JSON lines, a JSON document, RSS or Atom; it starts with \"\(head)\"); pass --kind if it is one of them"
@@ -72,21 +72,21 @@ extension Importer {
 
     // MARK: - JSON lines
 
-    func importLines(path: String, stamp: String, outcome: inout FileOutcome, index: Int, total: Int) throws {
-        let reader = try ChunkReader(path: path)
+    func importLines(reader: ChunkReader, first: [UInt8], path: String, stamp: String, outcome: inout FileOutcome, index: Int, total: Int) throws {
         let splitter = LineSplitter(reader: reader, maxRecordBytes: options.maxRecordBytes)
+        splitter.unread(first)
         let router = RecordRouter(forced: options.kind, location: path)
         var pending: [RawRecord] = []
         var pendingBytes = 0
         var lastOffset: Int64 = 0
         var extra = RecordBatch()  // oversized records
-        func flush() throws {
+        func flush(complete: Bool = false) throws {
             var batch = parse(pending, router: router)
             batch.append(extra)
             extra = RecordBatch()
             pending.removeAll(keepingCapacity: true)
             pendingBytes = 0
-            try write(batch, path: path, index: index, stamp: stamp, format: outcome.format, outcome: &outcome, complete: false, offset: lastOffset)
+            try write(batch, path: path, index: index, stamp: stamp, format: outcome.format, outcome: &outcome, complete: complete, offset: complete ? reader.delivered : lastOffset)
             options.progress?(ImportProgress(path: path, fileBytesDone: reader.consumed, fileBytesTotal: reader.fileSize, filesDone: index, filesTotal: total, recordsRead: outcome.read))
         }
         do {
@@ -109,13 +109,13 @@ extension Importer {
             outcome.error = error.description
             return
         }
-        try flush()
-        try checkpoint(path: path, index: index, stamp: stamp, format: outcome.format, records: outcome.read, complete: true, offset: reader.delivered)
+        // The last batch carries the "complete" checkpoint: one transaction per small file.
+        try flush(complete: true)
     }
 
     /// Parses and normalizes records on `options.workers` threads, preserving input order.
     func parse(_ records: [RawRecord], router: RecordRouter) -> RecordBatch {
-        let workers = records.count < 2_000 ? 1 : options.workers
+        let workers = records.count < 256 ? 1 : options.workers
         if workers == 1 {
             var batch = RecordBatch()
             for r in records { router.route(r.bytes, line: r.line, offset: r.offset, into: &batch) }

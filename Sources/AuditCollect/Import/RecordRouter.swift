@@ -48,12 +48,13 @@ struct RecordRouter: Sendable {
         if routeWrapper(o, bytes: bytes, line: line, offset: offset, into: &batch) { return }
         func wrongKind(_ detected: ImportKind) { reject("not a \(forced?.rawValue ?? "") record (it looks like \(detected.rawValue)); drop --kind or pick another") }
 
-        if ActivityNormalizer.looksLikeREST(o) {
-            guard allows(.activityLog) else { return wrongKind(.activityLog) }
-            activity(o, shape: .rest, reject: reject, into: &batch)
-        } else if DiagnosticsNormalizer.isRequestRecord(o) {
+        // The request check comes first: it is the hot path (millions of records).
+        if DiagnosticsNormalizer.isRequestRecord(o) {
             guard allows(.diagnostics) else { return wrongKind(.diagnostics) }
             do { batch.requests.append(try DiagnosticsNormalizer.request(o)) } catch { reject(error.reason) }
+        } else if ActivityNormalizer.looksLikeREST(o) {
+            guard allows(.activityLog) else { return wrongKind(.activityLog) }
+            activity(o, shape: .rest, reject: reject, into: &batch)
         } else if DiagnosticsNormalizer.isAuditRecord(o) {
             guard allows(.diagnostics) else { return wrongKind(.diagnostics) }
             do { batch.changes.append(try DiagnosticsNormalizer.audit(o)) } catch { reject(error.reason) }
@@ -79,6 +80,8 @@ struct RecordRouter: Sendable {
 
     /// Handles wrapper documents; false when `o` is a plain record.
     func routeWrapper(_ o: JSONObject, bytes: [UInt8]?, line: Int, offset: Int64, into batch: inout RecordBatch) -> Bool {
+        // Wrappers have a handful of members; records have many (and this runs per record).
+        guard o.members.count <= 8 else { return false }
         if let tables = o["tables"], tables.arrayValue != nil, o["eventTimestamp"] == nil, o["time"] == nil {
             batch.read -= 1  // rows are counted, not the wrapper
             routeTables(tables, line: line, into: &batch)
