@@ -40,12 +40,14 @@ CREATE INDEX activity_events_resource_time ON activity_events(resource_id, time_
 CREATE INDEX activity_events_correlation ON activity_events(correlation_id);
 CREATE UNIQUE INDEX activity_events_event_data_id ON activity_events(event_data_id) WHERE event_data_id IS NOT NULL;
 
--- Every Azure OpenAI request with status >= 400, whole.
+-- Every Azure OpenAI request with status >= 400, whole. The resource is a dims id (a
+-- million failures must not repeat a 150-byte ARM id a million times); read it through the
+-- request_failures_v view, which adds resource_id and caller as text.
 CREATE TABLE request_failures (
     id              INTEGER PRIMARY KEY,
     fingerprint     INTEGER NOT NULL UNIQUE,
     time_us         INTEGER NOT NULL,
-    resource_id     TEXT NOT NULL,
+    resource        INTEGER NOT NULL,
     category        TEXT NOT NULL,
     operation       TEXT NOT NULL,
     status          INTEGER NOT NULL,
@@ -54,7 +56,6 @@ CREATE TABLE request_failures (
     model_version   TEXT,
     object_id       TEXT NOT NULL,
     caller_ip       TEXT NOT NULL,
-    caller          TEXT NOT NULL,
     api_version     TEXT NOT NULL,
     correlation_id  TEXT,
     duration_ms     INTEGER,
@@ -66,7 +67,7 @@ CREATE TABLE request_failures (
     source          TEXT NOT NULL
 );
 CREATE INDEX request_failures_time ON request_failures(time_us);
-CREATE INDEX request_failures_resource_time ON request_failures(resource_id, time_us);
+CREATE INDEX request_failures_resource_time ON request_failures(resource, time_us);
 CREATE INDEX request_failures_correlation ON request_failures(correlation_id);
 
 -- Dimension values (resource ids, deployments, callers, api-versions, operations) stored once
@@ -103,6 +104,14 @@ JOIN dims dep ON dep.id = r.deployment
 JOIN dims cal ON cal.id = r.caller
 JOIN dims api ON api.id = r.api_version
 JOIN dims op ON op.id = r.operation;
+
+CREATE VIEW request_failures_v AS
+SELECT f.id, f.time_us, res.value AS resource_id, f.category, f.operation, f.status, f.deployment, f.model,
+       f.model_version, f.object_id, f.caller_ip,
+       CASE WHEN f.object_id = '' THEN f.caller_ip ELSE f.object_id END AS caller,
+       f.api_version, f.correlation_id, f.duration_ms, f.request_length, f.response_length, f.stream_type,
+       f.region, f.extra, f.source, f.fingerprint
+FROM request_failures f JOIN dims res ON res.id = f.resource;
 
 -- Fingerprints of every request already counted, clustered by minute so inserts append.
 -- This is what makes re-importing, overlapping exports and kill -9 recovery count nothing twice.
@@ -205,7 +214,7 @@ CREATE TABLE search_docs (
     rowid    INTEGER PRIMARY KEY,
     kind     TEXT NOT NULL,
     ref_id   INTEGER NOT NULL,
-    resource_id TEXT
+    resource INTEGER
 );
 CREATE INDEX search_docs_ref ON search_docs(kind, ref_id);
 CREATE VIRTUAL TABLE search_fts USING fts5(

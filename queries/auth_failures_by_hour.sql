@@ -9,7 +9,7 @@ SELECT iso_time(time_us / 3600000000 * 3600000000) AS hour,
        sum(status = 403) AS failures_403,
        count(DISTINCT caller) AS callers,
        group_concat(DISTINCT api_version) AS api_versions
-FROM request_failures
+FROM request_failures_v
 WHERE status IN (401, 403)
   AND time_us >= :since AND time_us < :until
   AND (:resource IS NULL OR resource_id = :resource OR resource_id LIKE '%/' || :resource)

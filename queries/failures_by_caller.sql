@@ -14,7 +14,7 @@ SELECT caller,
        sum(status >= 500) AS s5xx,
        iso_time(min(time_us)) AS first_seen,
        iso_time(max(time_us)) AS last_seen
-FROM request_failures
+FROM request_failures_v
 WHERE time_us >= :since AND time_us < :until
   AND (:resource IS NULL OR resource_id = :resource OR resource_id LIKE '%/' || :resource)
 GROUP BY caller, api_version, resource_id

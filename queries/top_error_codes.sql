@@ -5,7 +5,7 @@
 -- param: resource resource - ARM id or account name; all resources when omitted.
 SELECT status, operation, resource_id, count(*) AS failures, count(DISTINCT caller) AS callers,
        iso_time(min(time_us)) AS first_seen, iso_time(max(time_us)) AS last_seen
-FROM request_failures
+FROM request_failures_v
 WHERE time_us >= :since AND time_us < :until
   AND (:resource IS NULL OR resource_id = :resource OR resource_id LIKE '%/' || :resource)
 GROUP BY status, operation, resource_id

@@ -66,7 +66,7 @@ extension Database {
         if let r = req.resource {
             let canonical = r.contains("/") ? ResourceID.canonical(r) : r.asciiLowercased
             binds.append(.text(canonical))
-            sql += " AND (d.resource_id = ?\(binds.count) OR d.resource_id LIKE '%/' || ?\(binds.count))"
+            sql += " AND d.resource IN (SELECT id FROM dims WHERE kind = 'resource' AND (value = ?\(binds.count) OR value LIKE '%/' || ?\(binds.count)))"
         }
         binds.append(.integer(Int64(max(1, req.limit))))
         sql += " ORDER BY f.rowid DESC LIMIT ?\(binds.count)"

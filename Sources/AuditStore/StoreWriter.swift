@@ -93,7 +93,7 @@ public final class StoreWriter {
             let id = db.lastInsertRowID
             let body = [e.category, e.status, e.subStatus, e.caller, e.description, e.level, e.principalType, e.role, e.httpStatus.map(String.init)]
                 .compactMap { $0 }.joined(separator: " ")
-            try addSearchDoc(kind: "activity", refID: id, timeUs: e.timeUs, title: [e.title, e.operation].compactMap { $0 }.joined(separator: " "), body: body, resource: rid.shortName, resourceID: rid.canonical)
+            try addSearchDoc(kind: "activity", refID: id, timeUs: e.timeUs, title: [e.title, e.operation].compactMap { $0 }.joined(separator: " "), body: body, resource: rid.shortName, resourceDim: try dim(.resource, rid.canonical))
             return
         }
         counts.duplicates += 1
@@ -134,16 +134,16 @@ public final class StoreWriter {
         rollup[key] = (prev.count + 1, prev.duration + max(0, r.durationMs ?? 0))
         guard r.status >= 400 else { return }
         let s = try db.prepare("""
-            INSERT OR IGNORE INTO request_failures(fingerprint, time_us, resource_id, category, operation, status, deployment, model,
-              model_version, object_id, caller_ip, caller, api_version, correlation_id, duration_ms, request_length, response_length,
+            INSERT OR IGNORE INTO request_failures(fingerprint, time_us, resource, category, operation, status, deployment, model,
+              model_version, object_id, caller_ip, api_version, correlation_id, duration_ms, request_length, response_length,
               stream_type, region, extra, source)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)
             """)
-        s.bind(fp, at: 1); s.bind(r.timeUs, at: 2); s.bind(r.resourceId, at: 3); s.bind(r.category, at: 4); s.bind(r.operation, at: 5)
+        s.bind(fp, at: 1); s.bind(r.timeUs, at: 2); s.bind(key.resource, at: 3); s.bind(r.category, at: 4); s.bind(r.operation, at: 5)
         s.bind(Int64(r.status), at: 6); s.bind(r.deployment, at: 7); s.bind(r.model, at: 8); s.bind(r.modelVersion, at: 9)
-        s.bind(r.objectId, at: 10); s.bind(r.callerIp, at: 11); s.bind(r.caller, at: 12); s.bind(r.apiVersion, at: 13)
-        s.bind(r.correlationId, at: 14); s.bind(r.durationMs, at: 15); s.bind(r.requestLength, at: 16); s.bind(r.responseLength, at: 17)
-        s.bind(r.streamType, at: 18); s.bind(r.region, at: 19); s.bind(r.extra, at: 20); s.bind(source, at: 21)
+        s.bind(r.objectId, at: 10); s.bind(r.callerIp, at: 11); s.bind(r.apiVersion, at: 12)
+        s.bind(r.correlationId, at: 13); s.bind(r.durationMs, at: 14); s.bind(r.requestLength, at: 15); s.bind(r.responseLength, at: 16)
+        s.bind(r.streamType, at: 17); s.bind(r.region, at: 18); s.bind(r.extra, at: 19); s.bind(source, at: 20)
         try s.runAndReset()
         guard db.changes == 1 else { return }
         counts.failures += 1
@@ -151,7 +151,7 @@ public final class StoreWriter {
         let rid = ResourceID(r.resourceId)
         let body = ["HTTP \(r.status)", Self.statusWord(r.status), r.deployment, r.model, "api-version " + r.apiVersion, r.objectId.isEmpty ? "key caller " + r.callerIp : "entra caller " + r.objectId, r.region]
             .compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: " ")
-        try addSearchDoc(kind: "request", refID: id, timeUs: r.timeUs, title: "\(r.operation) \(r.status)", body: body, resource: rid.shortName, resourceID: rid.canonical)
+        try addSearchDoc(kind: "request", refID: id, timeUs: r.timeUs, title: "\(r.operation) \(r.status)", body: body, resource: rid.shortName, resourceDim: key.resource)
     }
 
     /// The id of a dimension value, inserted on first use.
@@ -217,7 +217,7 @@ public final class StoreWriter {
         guard db.changes == 1 else { counts.duplicates += 1; return }
         counts.changes += 1
         let rid = ResourceID(c.resourceId)
-        try addSearchDoc(kind: "change", refID: db.lastInsertRowID, timeUs: c.timeUs, title: c.kind.replacingUnderscores + " " + c.summary, body: [c.actor, c.app, c.principalId].compactMap { $0 }.joined(separator: " "), resource: c.resourceId.isEmpty ? (c.app ?? "") : rid.shortName, resourceID: rid.canonical)
+        try addSearchDoc(kind: "change", refID: db.lastInsertRowID, timeUs: c.timeUs, title: c.kind.replacingUnderscores + " " + c.summary, body: [c.actor, c.app, c.principalId].compactMap { $0 }.joined(separator: " "), resource: c.resourceId.isEmpty ? (c.app ?? "") : rid.shortName, resourceDim: c.resourceId.isEmpty ? nil : try dim(.resource, rid.canonical))
     }
 
     func insert(_ i: VendorIncident, source: String, counts: inout WriteCounts) throws(StoreError) {
@@ -232,7 +232,7 @@ public final class StoreWriter {
         try s.runAndReset()
         guard db.changes == 1 else { counts.duplicates += 1; return }
         counts.incidents += 1
-        try addSearchDoc(kind: "incident", refID: db.lastInsertRowID, timeUs: i.updatedUs, title: i.title, body: [i.provider, i.status, i.impact, i.service, i.region, i.body.map { String($0.prefix(2000)) }].compactMap { $0 }.joined(separator: " "), resource: i.service ?? "", resourceID: nil)
+        try addSearchDoc(kind: "incident", refID: db.lastInsertRowID, timeUs: i.updatedUs, title: i.title, body: [i.provider, i.status, i.impact, i.service, i.region, i.body.map { String($0.prefix(2000)) }].compactMap { $0 }.joined(separator: " "), resource: i.service ?? "", resourceDim: nil)
     }
 
     func insert(_ q: QuarantineEntry, runID: Int64?, counts: inout WriteCounts) throws(StoreError) {
@@ -252,11 +252,11 @@ public final class StoreWriter {
 
     /// Adds a search document whose rowid is `timeUs << 8 | n` (n breaks ties), so FTS5's
     /// native descending rowid order is newest first.
-    func addSearchDoc(kind: String, refID: Int64, timeUs: Int64, title: String, body: String, resource: String, resourceID: String?) throws(StoreError) {
-        let doc = try db.prepare("INSERT OR IGNORE INTO search_docs(rowid, kind, ref_id, resource_id) VALUES (?1, ?2, ?3, ?4)")
+    func addSearchDoc(kind: String, refID: Int64, timeUs: Int64, title: String, body: String, resource: String, resourceDim: Int64?) throws(StoreError) {
+        let doc = try db.prepare("INSERT OR IGNORE INTO search_docs(rowid, kind, ref_id, resource) VALUES (?1, ?2, ?3, ?4)")
         var rowid = timeUs << 8
         for _ in 0..<4096 {
-            doc.bind(rowid, at: 1); doc.bind(kind, at: 2); doc.bind(refID, at: 3); doc.bind(resourceID, at: 4)
+            doc.bind(rowid, at: 1); doc.bind(kind, at: 2); doc.bind(refID, at: 3); doc.bind(resourceDim, at: 4)
             try doc.runAndReset()
             if db.changes == 1 { break }
             rowid += 1
