@@ -45,7 +45,7 @@ CREATE UNIQUE INDEX activity_events_event_data_id ON activity_events(event_data_
 -- request_failures_v view, which adds resource_id and caller as text.
 CREATE TABLE request_failures (
     id              INTEGER PRIMARY KEY,
-    fingerprint     INTEGER NOT NULL UNIQUE,
+    fingerprint     INTEGER NOT NULL,  -- unique through request_seen (no second random index)
     time_us         INTEGER NOT NULL,
     resource        INTEGER NOT NULL,
     category        TEXT NOT NULL,
@@ -119,6 +119,19 @@ CREATE TABLE request_seen (
     minute_us   INTEGER NOT NULL,
     fingerprint INTEGER NOT NULL,
     PRIMARY KEY (minute_us, fingerprint)
+) WITHOUT ROWID;
+
+-- When each caller first and last used each api-version on each resource (dims ids). The
+-- first use of a new api-version by a caller that used another before becomes an
+-- api_version_change in `changes`.
+CREATE TABLE api_versions (
+    resource    INTEGER NOT NULL,
+    caller      INTEGER NOT NULL,
+    api_version INTEGER NOT NULL,
+    first_us    INTEGER NOT NULL,
+    last_us     INTEGER NOT NULL,
+    requests    INTEGER NOT NULL,
+    PRIMARY KEY (resource, caller, api_version)
 ) WITHOUT ROWID;
 
 -- Derived changes that can break authentication.

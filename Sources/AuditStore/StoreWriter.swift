@@ -42,8 +42,16 @@ public final class StoreWriter {
 
     /// Writes `batch` and (optionally) a checkpoint in one transaction.
     public func write(_ batch: RecordBatch, source: String, runID: Int64? = nil, checkpoint: (key: String, value: String)? = nil) throws -> WriteCounts {
+        try write([(batch, checkpoint)], source: source, runID: runID)[0]
+    }
+
+    /// Writes several batches, each with its checkpoint, in one transaction (small files are
+    /// coalesced: fewer commits, and fewer tiny FTS5 segments to merge later).
+    public func write(_ batches: [(batch: RecordBatch, checkpoint: (key: String, value: String)?)], source: String, runID: Int64? = nil) throws -> [WriteCounts] {
         do {
-            return try writeTransaction(batch, source: source, runID: runID, checkpoint: checkpoint)
+            return try db.transaction {
+                try batches.map { item in try writeOne(item.batch, source: source, runID: runID, checkpoint: item.checkpoint) }
+            }
         } catch {
             dimCache.removeAll()
             lastDim.removeAll()
@@ -52,18 +60,16 @@ public final class StoreWriter {
         }
     }
 
-    private func writeTransaction(_ batch: RecordBatch, source: String, runID: Int64?, checkpoint: (key: String, value: String)?) throws -> WriteCounts {
-        try db.transaction {
-            var counts = WriteCounts()
-            for e in batch.activity { try insert(e, source: source, counts: &counts) }
-            for r in batch.requests { try insert(r, source: source, counts: &counts) }
-            try flushRollup()
-            for c in batch.changes { try insert(c, source: source, counts: &counts) }
-            for i in batch.incidents { try insert(i, source: source, counts: &counts) }
-            for q in batch.quarantine { try insert(q, runID: runID, counts: &counts) }
-            if let checkpoint { try setCheckpoint(source: source, key: checkpoint.key, value: checkpoint.value) }
-            return counts
-        }
+    private func writeOne(_ batch: RecordBatch, source: String, runID: Int64?, checkpoint: (key: String, value: String)?) throws -> WriteCounts {
+        var counts = WriteCounts()
+        for e in batch.activity { try insert(e, source: source, counts: &counts) }
+        for r in batch.requests { try insert(r, source: source, counts: &counts) }
+        try flushRollup()
+        for c in batch.changes { try insert(c, source: source, counts: &counts) }
+        for i in batch.incidents { try insert(i, source: source, counts: &counts) }
+        for q in batch.quarantine { try insert(q, runID: runID, counts: &counts) }
+        if let checkpoint { try setCheckpoint(source: source, key: checkpoint.key, value: checkpoint.value) }
+        return counts
     }
 
     public func setCheckpoint(source: String, key: String, value: String) throws(StoreError) {
@@ -187,8 +193,25 @@ public final class StoreWriter {
         }
     }
 
+    struct APIKey: Hashable { var resource: Int64, caller: Int64, api: Int64 }
+
     func flushRollup() throws(StoreError) {
         guard !rollup.isEmpty else { return }
+        var apis: [APIKey: (first: Int64, last: Int64, count: Int64)] = [:]
+        for (k, v) in rollup {
+            let a = APIKey(resource: k.resource, caller: k.caller, api: k.api)
+            let prev = apis[a] ?? (k.minute, k.minute, 0)
+            apis[a] = (min(prev.first, k.minute), max(prev.last, k.minute), prev.count + v.count)
+        }
+        let up = try db.prepare("""
+            INSERT INTO api_versions(resource, caller, api_version, first_us, last_us, requests) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+            ON CONFLICT DO UPDATE SET first_us = min(first_us, excluded.first_us), last_us = max(last_us, excluded.last_us),
+              requests = requests + excluded.requests
+            """)
+        for (a, v) in apis {
+            up.bind(a.resource, at: 1); up.bind(a.caller, at: 2); up.bind(a.api, at: 3); up.bind(v.first, at: 4); up.bind(v.last, at: 5); up.bind(v.count, at: 6)
+            try up.runAndReset()
+        }
         let s = try db.prepare("""
             INSERT INTO request_rollup(minute_us, resource, deployment, caller, api_version, operation, status, count, duration_ms_sum)
             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
@@ -200,6 +223,50 @@ public final class StoreWriter {
             try s.runAndReset()
         }
         rollup.removeAll(keepingCapacity: true)
+    }
+
+    /// Derives `api_version_change` changes: a caller's first request with an api-version it
+    /// had not used before on that resource, when it used another one earlier. Idempotent; an
+    /// earlier first use found later (out-of-order files) moves the change's time back.
+    public func deriveAPIVersionChanges(source: String) throws -> Int {
+        try db.transaction {
+            let rows = try db.rows("""
+                SELECT res.value, cal.value, api.value, a.first_us,
+                  (SELECT pa.value FROM api_versions b JOIN dims pa ON pa.id = b.api_version
+                   WHERE b.resource = a.resource AND b.caller = a.caller AND b.first_us < a.first_us
+                   ORDER BY b.first_us DESC LIMIT 1)
+                FROM api_versions a
+                JOIN dims res ON res.id = a.resource JOIN dims cal ON cal.id = a.caller JOIN dims api ON api.id = a.api_version
+                """)
+            var added = 0
+            for r in rows {
+                guard let resource = r[0].text, let caller = r[1].text, let api = r[2].text, let first = r[3].integer, let previous = r[4].text else { continue }
+                let name = ResourceID(resource).shortName
+                let who = caller.contains("*") ? "key caller \(caller)" : "Entra caller \(caller)"
+                let key = "apiver:" + resource + "|" + caller + "|" + api
+                let summary = "\(who) on \(name) switched api-version \(previous) → \(api)"
+                let detail = JSONValue.object(JSONObject([("caller", .string(caller)), ("old", .string(previous)), ("new", .string(api))])).serialized
+                if let existing = try db.rows("SELECT id, time_us FROM changes WHERE dedupe_key = ?1", [.text(key)]).first {
+                    if let t = existing[1].integer, first < t {
+                        try db.run("UPDATE changes SET time_us = ?1, summary = ?2, detail = ?3 WHERE dedupe_key = ?4", [.integer(first), .text(summary), .text(detail), .text(key)])
+                    }
+                    continue
+                }
+                let s = try db.prepare("""
+                    INSERT INTO changes(dedupe_key, time_us, kind, resource_id, actor, summary, detail, source_kind, source_id,
+                      correlation_id, principal_id, app, source)
+                    VALUES (?1, ?2, 'api_version_change', ?3, ?4, ?5, ?6, 'diagnostics', NULL, NULL, ?7, NULL, ?8)
+                    """)
+                s.bind(key, at: 1); s.bind(first, at: 2); s.bind(resource, at: 3); s.bind(caller, at: 4)
+                s.bind(summary, at: 5); s.bind(detail, at: 6)
+                s.bind(caller.contains("*") ? nil : caller, at: 7); s.bind(source, at: 8)
+                try s.runAndReset()
+                added += 1
+                try addSearchDoc(kind: "change", refID: db.lastInsertRowID, timeUs: first, title: "api version change \(previous) \(api)",
+                                 body: who, resource: name, resourceDim: try dim(.resource, resource))
+            }
+            return added
+        }
     }
 
     // MARK: - Changes, incidents, quarantine

@@ -74,6 +74,20 @@ import Testing
         #expect(try cli.counts()["requests"] == 3000 + 2)
     }
 
+    @Test func aCallerSwitchingAPIVersionIsAChangeOnce() throws {
+        let cli = CLI()
+        var lines = (0..<10).map { Samples.request($0, status: 200, minute: 1) }
+        lines += (10..<20).map { Samples.request($0, status: 401, minute: 4).replacingOccurrences(of: "version 2024-10-21", with: "version 2025-01-01-preview") }
+        let p = try cli.write(lines.joined(separator: "\n"), "PT1H.json")
+        #expect(try cli.run(["import", p]).status == 0)
+        let q = try cli.run(["query", "--sql", "SELECT iso_time(time_us), kind, summary FROM changes", "--format", "csv"])
+        #expect(q.stdout.contains("2024-05-29T14:04:00.000000Z,api_version_change,key caller 198.51.100.*** on aoai-prod-eus switched api-version 2024-10-21 → 2025-01-01-preview"))
+        // Loading an overlapping file again derives nothing new.
+        let p2 = try cli.write(lines.reversed().joined(separator: "\n"), "copy.json")
+        #expect(try cli.run(["import", p2]).status == 0)
+        #expect(try cli.counts()["changes"] == 1)
+    }
+
     @Test func aPathThatDoesNotExistIsOneClearError() throws {
         let cli = CLI()
         let r = try cli.run(["import", "/no/such/file.json"])

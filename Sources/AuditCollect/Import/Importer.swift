@@ -44,6 +44,8 @@ public struct FileOutcome: Sendable {
 
 public struct ImportSummary: Sendable {
     public var files: [FileOutcome] = []
+    /// Changes derived after loading (api-version switches per caller).
+    public var derivedChanges = 0
 
     public var totals: WriteCounts { files.reduce(into: WriteCounts()) { $0 += $1.counts } }
     public var read: Int { files.reduce(0) { $0 + $1.read } }
@@ -131,6 +133,10 @@ public final class Importer {
         try pipeline.drain()
         for i in summary.files.indices where !summary.files[i].unchanged {
             summary.files[i].counts = pipeline.counts(for: i)
+        }
+        // The writer thread is idle now: derive what needs every batch (api-version switches).
+        if summary.totals.requests > 0 {
+            summary.derivedChanges = try StoreWriter(database: database).deriveAPIVersionChanges(source: options.source)
         }
         return summary
     }

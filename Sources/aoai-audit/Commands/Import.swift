@@ -77,7 +77,7 @@ struct Import: ParsableCommand {
         if s.skipped > 0 { parts.append("no-change records \(s.skipped)") }
         if s.unchangedFiles > 0 { parts.append("unchanged files \(s.unchangedFiles)") }
         if !s.failedFiles.isEmpty { parts.append("files not loaded \(s.failedFiles.count)") }
-        let detail = "activity \(t.activity), requests \(t.requests) (failures \(t.failures)), changes \(t.changes), incidents \(t.incidents)"
+        let detail = "activity \(t.activity), requests \(t.requests) (failures \(t.failures)), changes \(t.changes + s.derivedChanges), incidents \(t.incidents)"
         return parts.joined(separator: ", ") + " — " + detail
     }
 }
