@@ -85,6 +85,9 @@ public final class Connection {
         if rc & 0xFF == SQLITE_READONLY || (isReadOnly && message.contains("readonly")) {
             return .readOnlyViolation(message: message)
         }
+        if rc & 0xFF == SQLITE_CORRUPT || rc & 0xFF == SQLITE_NOTADB {
+            return .corrupt(path: path, message: message)
+        }
         return .sqlite(code: rc, message: message, sql: sql)
     }
 

@@ -46,6 +46,33 @@ import Testing
         do { _ = try Database(path: path) } catch { #expect("\(error)".contains("not a readable database")) }
     }
 
+    @Test func aDamagedDatabaseIsOneClearErrorNotACrash() throws {
+        let path = tempPath()
+        do {
+            let db = try Database(path: path)
+            var b = RecordBatch()
+            for i in 0..<3000 {
+                b.changes.append(ChangeRecord(dedupeKey: "k\(i)", timeUs: Int64(i), kind: "key_listed", resourceId: "/r/\(i)", actor: nil,
+                                              summary: String(repeating: "x", count: 200), detail: nil, sourceKind: "t", sourceId: nil, correlationId: nil))
+            }
+            _ = try StoreWriter(database: db).write(b, source: "t")
+            try db.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        }
+        // Overwrite everything after the first pages with garbage.
+        let h = try #require(FileHandle(forUpdatingAtPath: path))
+        try h.seek(toOffset: 8192)
+        h.write(Data(repeating: 0xA5, count: 200_000))
+        try h.close()
+        do {
+            let db = try Database(path: path, readOnly: true)
+            _ = try db.run(sql: "SELECT count(*), max(length(summary)) FROM changes")
+            Issue.record("a damaged database was read without an error")
+        } catch {
+            let e = error
+            #expect("\(e)".contains("not a readable database") || "\(e)".contains("malformed"), "\(e)")
+        }
+    }
+
     @Test func readOnlyConnectionRefusesWrites() throws {
         let path = tempPath()
         _ = try Database(path: path)
