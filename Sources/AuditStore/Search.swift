@@ -50,7 +50,14 @@ extension Database {
     /// Full-text search, newest first. FTS5 walks its index in descending rowid (= time)
     /// order, so the first `limit` matches are found without sorting all of them.
     public func search(_ req: SearchRequest) throws(StoreError) -> [SearchHit] {
-        guard let expr = Self.ftsExpression(req.text) else { return [] }
+        guard var expr = Self.ftsExpression(req.text) else { return [] }
+        if let r = req.resource {
+            // Narrow inside the full-text index first (the resource column holds the account
+            // name), so a rare resource does not mean scanning every match of a common term.
+            let name = ResourceID(r).shortName
+            guard let nameExpr = Self.ftsExpression(name) else { return [] }
+            expr = "(\(expr)) AND resource : (\(nameExpr))"
+        }
         var sql = """
             SELECT f.rowid, f.kind, d.ref_id, f.title,
               snippet(search_fts, -1, '[', ']', '…', 12), f.resource
