@@ -56,6 +56,7 @@ extension Importer {
         if !streamed && !members.isEmpty {
             // Not a record array: the object itself is the record (or a wrapper such as tables).
             var batch = RecordBatch()
+            batch.read = 1  // the document itself; a wrapper replaces it with its rows/incidents
             router.route(.object(JSONObject(members)), bytes: nil, line: 1, offset: 0, into: &batch)
             extra.append(batch)
         }

@@ -81,7 +81,7 @@ enum ActivityChanges {
         case "microsoft.keyvault/vaults/secrets/write":
             let vault = ResourceID(e.resourceId)
             add(ChangeKind.keyvaultSecretSet, resource: vaultID(e.resourceId), summary: "Key Vault secret \(vault.shortName) set via ARM\(by)",
-                detail: [("secret", .string(vault.shortName))])
+                detail: [("secret_name", .string(vault.shortName))])
         default:
             break
         }

