@@ -181,6 +181,27 @@ public enum Timestamp {
         return micros
     }
 
+    /// `h:mm[:ss]` at `i`; nil when malformed.
+    private static func clock(_ b: [UInt8], _ i: inout Int) -> (Int64, Int64, Int64)? {
+        guard let hh = digits(b, &i, min: 1, max: 2), b[i] == UInt8(ascii: ":") else { return nil }
+        i += 1
+        guard let mi = digits(b, &i, min: 2, max: 2) else { return nil }
+        var ss: Int64 = 0
+        if b[i] == UInt8(ascii: ":") {
+            i += 1
+            guard let s = digits(b, &i, min: 2, max: 2) else { return nil }
+            ss = s
+        }
+        return (hh, mi, ss)
+    }
+
+    /// The zone suffix (which must end the text) applied to a local date and time.
+    private static func finish(_ b: [UInt8], _ i: inout Int, _ n: Int, _ y: Int64, _ mo: Int64, _ d: Int64, _ t: (Int64, Int64, Int64), _ micros: Int64) -> Int64? {
+        guard let off = zone(b, &i, n), i == n else { return nil }
+        guard let local = make(year: y, month: mo, day: d, hour: t.0, minute: t.1, second: t.2, micros: micros) else { return nil }
+        return local - off * microsPerSecond
+    }
+
     private static func parseISO(_ b: [UInt8], _ n: Int) -> Int64? {
         var i = 0
         guard let y = digits(b, &i, min: 4, max: 4), b[i] == 0x2D else { return nil }
@@ -191,19 +212,9 @@ public enum Timestamp {
         if i >= n { return make(year: y, month: mo, day: d) }
         guard b[i] == UInt8(ascii: "T") || b[i] == UInt8(ascii: "t") || b[i] == 0x20 else { return nil }
         i += 1
-        guard let hh = digits(b, &i, min: 1, max: 2), b[i] == UInt8(ascii: ":") else { return nil }
-        i += 1
-        guard let mi = digits(b, &i, min: 2, max: 2) else { return nil }
-        var ss: Int64 = 0
-        if b[i] == UInt8(ascii: ":") {
-            i += 1
-            guard let s = digits(b, &i, min: 2, max: 2) else { return nil }
-            ss = s
-        }
+        guard let t = clock(b, &i) else { return nil }
         let micros = fraction(b, &i)
-        guard let off = zone(b, &i, n), i == n else { return nil }
-        guard let local = make(year: y, month: mo, day: d, hour: hh, minute: mi, second: ss, micros: micros) else { return nil }
-        return local - off * microsPerSecond
+        return finish(b, &i, n, y, mo, d, t, micros)
     }
 
     /// `M/d/yyyy h:mm[:ss] [AM|PM] [zone]` (US locale, as .NET's default ToString writes it).
@@ -217,15 +228,8 @@ public enum Timestamp {
         var hh: Int64 = 0, mi: Int64 = 0, ss: Int64 = 0, micros: Int64 = 0
         while b[i] == 0x20 { i += 1 }
         if i < n, isDigit(b[i]) {
-            guard let h = digits(b, &i, min: 1, max: 2), b[i] == UInt8(ascii: ":") else { return nil }
-            i += 1
-            guard let m = digits(b, &i, min: 2, max: 2) else { return nil }
-            hh = h; mi = m
-            if b[i] == UInt8(ascii: ":") {
-                i += 1
-                guard let s = digits(b, &i, min: 2, max: 2) else { return nil }
-                ss = s
-            }
+            guard let t = clock(b, &i) else { return nil }
+            (hh, mi, ss) = t
             micros = fraction(b, &i)
             while b[i] == 0x20 { i += 1 }
             if i + 1 < n + 1, (b[i] | 0x20) == UInt8(ascii: "a") || (b[i] | 0x20) == UInt8(ascii: "p"), (b[i + 1] | 0x20) == UInt8(ascii: "m") {
@@ -236,9 +240,7 @@ public enum Timestamp {
                 i += 2
             }
         }
-        guard let off = zone(b, &i, n), i == n else { return nil }
-        guard let local = make(year: y, month: mo, day: d, hour: hh, minute: mi, second: ss, micros: micros) else { return nil }
-        return local - off * microsPerSecond
+        return finish(b, &i, n, y, mo, d, (hh, mi, ss), micros)
     }
 
     private static let months: [String: Int64] = [
@@ -260,22 +262,13 @@ public enum Timestamp {
         guard var y = digits(b, &i, min: 2, max: 4) else { return nil }
         if y < 100 { y += y < 70 ? 2000 : 1900 }
         while b[i] == 0x20 { i += 1 }
-        var hh: Int64 = 0, mi: Int64 = 0, ss: Int64 = 0
+        var t: (Int64, Int64, Int64) = (0, 0, 0)
         if isDigit(b[i]) {
-            guard let h = digits(b, &i, min: 1, max: 2), b[i] == UInt8(ascii: ":") else { return nil }
-            i += 1
-            guard let m = digits(b, &i, min: 2, max: 2) else { return nil }
-            hh = h; mi = m
-            if b[i] == UInt8(ascii: ":") {
-                i += 1
-                guard let s = digits(b, &i, min: 2, max: 2) else { return nil }
-                ss = s
-            }
+            guard let c = clock(b, &i) else { return nil }
+            t = c
         }
         let micros = fraction(b, &i)
-        guard let off = zone(b, &i, n), i == n else { return nil }
-        guard let local = make(year: y, month: mo, day: d, hour: hh, minute: mi, second: ss, micros: micros) else { return nil }
-        return local - off * microsPerSecond
+        return finish(b, &i, n, y, mo, d, t, micros)
     }
 }
 

@@ -216,7 +216,7 @@ public enum ActivityNormalizer {
         let mitigated = p["impactMitigationTime"]?.nonEmptyText.flatMap(Timestamp.parse)
         let stage = p["stage"]?.nonEmptyText ?? e.status
         let resolved = mitigated ?? (["resolved", "complete", "rca"].contains(stage.asciiLowercased) ? e.timeUs : nil)
-        let body = (p["communication"]?.nonEmptyText ?? p["defaultLanguageContent"]?.nonEmptyText).map { HTMLText.plain($0) }
+        let body = (p["communication"]?.nonEmptyText ?? p["defaultLanguageContent"]?.nonEmptyText).map { StatusFeedText.plainText(fromHTML: $0) }
         return VendorIncident(
             incidentKey: "azure-servicehealth:" + tracking, updateKey: e.eventDataId ?? e.identityKey, provider: "azure-servicehealth",
             title: e.title ?? e.description ?? e.operation, status: stage, impact: p["incidentType"]?.nonEmptyText, service: service,
