@@ -6,7 +6,7 @@ import PackageDescription
 /// at "." and must exclude the rest of the tree explicitly.
 let sqlTargetExcludes = [
     "Sources/CAuditSQLite", "Sources/CAuditZlib", "Sources/AuditCore", "Sources/AuditStore",
-    "Sources/AuditCollect", "Sources/AzureSimulator", "Sources/aoai-audit", "Sources/AuditTestSupport",
+    "Sources/AuditCollect", "Sources/AuditCorrelate", "Sources/AzureSimulator", "Sources/aoai-audit", "Sources/AuditTestSupport",
     "Tests", "README.md", "scripts", "Benchmarks", ".ci",
 ]
 
@@ -34,10 +34,11 @@ let package = Package(
         .target(name: "AuditStore", dependencies: ["AuditCore", "AuditSQL", "CAuditSQLite"]),
         .target(name: "AuditCollect", dependencies: ["AuditCore", "AuditStore"]),
         .target(name: "AzureSimulator", dependencies: ["AuditCore"]),
+        .target(name: "AuditCorrelate", dependencies: ["AuditCore", "AuditStore"]),
         .executableTarget(
             name: "aoai-audit",
             dependencies: [
-                "AuditCore", "AuditStore", "AuditCollect", "AzureSimulator",
+                "AuditCore", "AuditStore", "AuditCollect", "AuditCorrelate", "AzureSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ]
@@ -46,6 +47,7 @@ let package = Package(
         .testTarget(name: "AuditCoreTests", dependencies: ["AuditCore", "AuditTestSupport"]),
         .testTarget(name: "AuditStoreTests", dependencies: ["AuditStore", "AuditTestSupport"]),
         .testTarget(name: "AuditCollectTests", dependencies: ["AuditCollect", "AuditCore", "AuditStore", "AzureSimulator", "AuditTestSupport"]),
+        .testTarget(name: "AuditCorrelateTests", dependencies: ["AuditCorrelate", "AuditCollect", "AuditCore", "AuditStore", "AuditTestSupport"]),
         .testTarget(name: "AuditCLITests", dependencies: ["aoai-audit", "AuditTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -7,6 +7,7 @@ public enum SQLFiles {
     /// `(file name, contents)` of every migration, in order.
     public static let migrations: [(name: String, sql: String)] = [
         ("0001_init.sql", text(PackageResources._001_init_sql)),
+        ("0002_correlation.sql", text(PackageResources._002_correlation_sql)),
     ]
 
     /// `(file name, contents)` of every built-in named query.

@@ -96,6 +96,20 @@ struct RequestResponseWriter {
         }
         // The 401 trickle is mostly one stale key; 403 (local auth disabled) only hits key callers.
         if (status == 401 && rng.chance(0.85)) || status == 403 { callerIndex = account.staleCaller }
+        appendRecord(
+            time: time, caller: callerIndex, status: status, apiVersion: nil, responseLength: nil,
+            keepObjectId: false, rng: &rng, into: &out)
+    }
+
+    /// Appends one record of `account.callers[callerIndex]` logged at `time` (100-ns ticks since
+    /// the Unix epoch) with HTTP `status`. The operation, deployment, lengths and durations are
+    /// drawn from `rng`; `apiVersion` overrides the caller's usual version, `responseLength` the
+    /// error body length of `status`, and `keepObjectId` keeps the caller's Entra object id on a
+    /// 401 (the bulk generator blanks it, as a request rejected before authentication would).
+    func appendRecord(
+        time: Int64, caller callerIndex: Int, status: Int, apiVersion override: String?, responseLength lengthOverride: Int64?,
+        keepObjectId: Bool, rng: inout GeneratorRandom, into out: inout GeneratorBuffer
+    ) {
         let caller = account.callers[callerIndex]
 
         let p = rng.unit()
@@ -113,7 +127,7 @@ struct RequestResponseWriter {
         }
         if status == 404 { deployment = GeneratorTopology.missingDeployment }
         let versions = caller.apiVersions
-        let apiVersion = versions.count == 1 || rng.chance(0.7) ? versions[0] : rng.pick(versions)
+        let apiVersion = override ?? (versions.count == 1 || rng.chance(0.7) ? versions[0] : rng.pick(versions))
         let streaming = operation == .chat && rng.chance(caller.streamingShare)
 
         let durationMs: Int64
@@ -153,6 +167,7 @@ struct RequestResponseWriter {
         let requestTicks = responseTicks - durationMs * 10_000 - rng.int64(10_000)
         let propertiesAsString = rng.chance(0.3)
         let correlation = rng.guid()
+        if let lengthOverride, status != 200 { responseLength = lengthOverride }
         if responseLength < 1 { responseLength = 1 }
 
         out.raw(head)
@@ -179,7 +194,7 @@ struct RequestResponseWriter {
         out.raw(piece[4])
         out.int(responseLength)
         out.raw(piece[5])
-        if status != 401 { out.raw(objectIds[callerIndex]) }
+        if status != 401 || keepObjectId { out.raw(objectIds[callerIndex]) }
         out.raw(piece[6])
         out.raw(streaming ? "Streaming" : "Non-Streaming")
         out.raw(piece[7])

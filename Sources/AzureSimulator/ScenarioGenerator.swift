@@ -148,7 +148,7 @@ public enum ScenarioGenerator {
 
     // MARK: - Activity
 
-    private static func writeRESTPages(
+    static func writeRESTPages(
         root: String, events: [GeneratorActivityEvent], records: ActivityRecordWriter, options: GeneratorOptions,
         writer: inout GeneratorFileWriter
     ) throws(GeneratorError) {

@@ -277,7 +277,8 @@ func object(_ text: String) throws -> JSONObject {
         let i = try #require(incidents.first)
         #expect(incidents.count == 1)
         #expect(i.incidentKey == "azure-servicehealth:7K2Q-9ZX")
-        #expect(i.updateKey == "d00dfeed-aaaa-bbbb-cccc-ddddeeeeffff")
+        // Keyed by the event's identity, shared with its export shape (which has no eventDataId).
+        #expect(i.updateKey == e.identityKey)
         #expect(i.provider == "azure-servicehealth")
         #expect(i.service == "Azure OpenAI Service")
         #expect(i.region == "East US")

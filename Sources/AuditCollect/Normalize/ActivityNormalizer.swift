@@ -218,7 +218,7 @@ public enum ActivityNormalizer {
         let resolved = mitigated ?? (["resolved", "complete", "rca"].contains(stage.asciiLowercased) ? e.timeUs : nil)
         let body = (p["communication"]?.nonEmptyText ?? p["defaultLanguageContent"]?.nonEmptyText).map { StatusFeedText.plainText(fromHTML: $0) }
         return VendorIncident(
-            incidentKey: "azure-servicehealth:" + tracking, updateKey: e.eventDataId ?? e.identityKey, provider: "azure-servicehealth",
+            incidentKey: "azure-servicehealth:" + tracking, updateKey: e.identityKey, provider: "azure-servicehealth",
             title: e.title ?? e.description ?? e.operation, status: stage, impact: p["incidentType"]?.nonEmptyText, service: service,
             region: region, startUs: start, updatedUs: e.timeUs, resolvedUs: resolved, url: nil, body: body.map(Redactor.redact))
     }

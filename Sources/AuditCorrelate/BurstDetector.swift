@@ -1,0 +1,137 @@
+import AuditCore
+import AuditStore
+import Foundation
+
+/// Finds bursts of 401/403 failures in the per-minute rollup.
+///
+/// Each caller of each resource is a series of per-minute request and auth-failure counts.
+/// Its baseline is the median hourly failure ratio, so a steady trickle (a forgotten job with
+/// an old key, ~0.25 % of requests) is normal and a jump from succeeding to failing is not.
+/// Hot minutes of one caller merge (small gaps allowed) into segments; segments of one resource
+/// that touch merge into a burst; bursts on several resources that start together are a fleet.
+struct BurstDetector {
+    let db: Database
+    let options: CorrelationOptions
+
+    /// How far before `since` the baselines look.
+    static let baselineLeadMinutes = 6 * 60
+
+    struct Series {
+        var resource: Int64
+        var caller: Int64
+        var n: [Int32]
+        var f401: [Int32]
+        var f403: [Int32]
+    }
+
+    struct Segment {
+        var resource: Int64
+        var caller: Int64
+        var first: Int
+        var last: Int
+    }
+
+    /// Per-minute series per (resource, caller) from `base` for `count` minutes.
+    func loadSeries(base: Int64, count: Int) throws -> [Series] {
+        var index: [Int64: Int] = [:]  // resource << 32 | caller
+        var series: [Series] = []
+        var sql = "SELECT minute_us, resource, caller, status, count FROM request_rollup WHERE minute_us >= ?1 AND minute_us < ?2"
+        var binds: [SQLValue] = [.integer(base), .integer(base + Int64(count) * Timestamp.microsPerMinute)]
+        if let r = options.resource {
+            sql += " AND resource IN (SELECT id FROM dims WHERE kind = 'resource' AND (value = ?3 OR value LIKE '%/' || ?3))"
+            binds.append(.text(r.contains("/") ? ResourceID.canonical(r) : r.asciiLowercased))
+        }
+        let s = try db.connection.prepare(sql, cached: false)
+        try s.bind(binds)
+        while try s.step() {
+            let m = Int((s.int64(at: 0) - base) / Timestamp.microsPerMinute)
+            guard m >= 0 && m < count else { continue }
+            let key = s.int64(at: 1) << 32 | s.int64(at: 2)
+            let i: Int
+            if let found = index[key] {
+                i = found
+            } else {
+                i = series.count
+                index[key] = i
+                series.append(Series(resource: s.int64(at: 1), caller: s.int64(at: 2), n: Array(repeating: 0, count: count),
+                                     f401: Array(repeating: 0, count: count), f403: Array(repeating: 0, count: count)))
+            }
+            let status = s.int64(at: 3)
+            let c = Int32(clamping: s.int64(at: 4))
+            series[i].n[m] &+= c
+            if status == 401 { series[i].f401[m] &+= c } else if status == 403 { series[i].f403[m] &+= c }
+        }
+        return series
+    }
+
+    /// Median of the hourly auth-failure ratios of hours with enough traffic; nil when too few.
+    static func baselineRatio(_ s: Series) -> Double? {
+        var ratios: [Double] = []
+        var i = 0
+        while i < s.n.count {
+            var n = 0, f = 0
+            for m in i..<min(i + 60, s.n.count) { n += Int(s.n[m]); f += Int(s.f401[m]) + Int(s.f403[m]) }
+            if n >= 5 { ratios.append(Double(f) / Double(n)) }
+            i += 60
+        }
+        guard ratios.count >= 3 else { return nil }
+        ratios.sort()
+        return ratios[ratios.count / 2]
+    }
+
+    /// Hot minutes of one series, merged into segments.
+    func segments(_ s: Series, baseline: Double) -> [Segment] {
+        var out: [Segment] = []
+        var current: Segment?
+        var hotCount = 0
+        var failures = 0
+        func close() {
+            if let c = current, failures >= 5, hotCount >= 2 || failures >= 10 { out.append(c) }
+            current = nil; hotCount = 0; failures = 0
+        }
+        for m in 0..<s.n.count {
+            let f = Int(s.f401[m]) + Int(s.f403[m])
+            let n = max(Int(s.n[m]), f)
+            var hot = false
+            if f > 0 {
+                let expected = baseline * Double(n)
+                if baseline < 0.2 {
+                    hot = Double(f) / Double(n) >= 0.3 && Double(f) >= expected + 2.5 * expected.squareRoot() + 1
+                } else {
+                    hot = Double(f) >= 3 * expected + 10  // a chronically failing caller surging
+                }
+            }
+            if hot {
+                if var c = current, m - c.last <= options.maxGapMinutes + 1 {
+                    c.last = m
+                    current = c
+                } else {
+                    close()
+                    current = Segment(resource: s.resource, caller: s.caller, first: m, last: m)
+                }
+                hotCount += 1
+                failures += f
+            } else if let c = current, m - c.last > options.maxGapMinutes {
+                _ = c
+                close()
+            } else if current != nil {
+                failures += f
+            }
+        }
+        close()
+        return out
+    }
+
+    /// Walks back from a segment's first hot minute over the minutes where failures had
+    /// already begun (a rotation in the middle of a minute makes that minute only partly hot).
+    static func onset(_ s: Series, _ seg: Segment, baseline: Double) -> Int {
+        var m = seg.first
+        while m > 0 && seg.first - m < 3 {
+            let f = Int(s.f401[m - 1]) + Int(s.f403[m - 1])
+            let n = max(Int(s.n[m - 1]), 1)
+            if f == 0 || Double(f) / Double(n) < max(0.05, 3 * baseline) { break }
+            m -= 1
+        }
+        return m
+    }
+}

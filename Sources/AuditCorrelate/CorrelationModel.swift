@@ -1,0 +1,100 @@
+import AuditCore
+
+/// The fixed vocabulary of causes (issue contract) and their buckets.
+public enum CauseKind: String, Sendable, CaseIterable {
+    case keyRotation = "key_rotation"
+    case localAuthDisabled = "local_auth_disabled"
+    case roleAssignmentRemoved = "role_assignment_removed"
+    case networkRuleChange = "network_rule_change"
+    case keyvaultSecretChange = "keyvault_secret_change"
+    case sdkBump = "sdk_bump"
+    case apiVersionChange = "api_version_change"
+    case vendorIncident = "vendor_incident"
+    case manualChange = "manual_change"
+    case unexplained
+
+    public var bucket: String {
+        switch self {
+        case .keyRotation, .localAuthDisabled, .roleAssignmentRemoved, .networkRuleChange, .keyvaultSecretChange, .manualChange:
+            return "auth_config_drift"
+        case .sdkBump, .apiVersionChange: return "sdk_api_version"
+        case .vendorIncident: return "rate_quota_vendor"
+        case .unexplained: return "unknown"
+        }
+    }
+}
+
+/// One piece of evidence a candidate cites.
+public struct Evidence: Sendable, Equatable {
+    /// eventDataId, feed/ServiceHealth id, commit id…
+    public var sourceID: String
+    public var correlationID: String?
+    public var timeUs: Int64
+    public var actor: String?
+    public var summary: String
+    public var url: String?
+}
+
+/// A candidate cause of a burst, scored.
+public struct Candidate: Sendable, Equatable {
+    public var kind: CauseKind
+    public var score: Double
+    public var explanation: String
+    public var evidence: [Evidence]
+    /// The change time (for ordering and the timeline).
+    public var timeUs: Int64
+}
+
+/// A burst of 401/403 failures on one resource.
+public struct Burst: Sendable, Equatable {
+    public var resourceID: String
+    public var startUs: Int64
+    public var endUs: Int64
+    public var peakPerMinute: Int
+    public var failures: Int
+    public var statusCodes: [Int: Int]
+    /// Failing callers (object id or masked IP), most failures first.
+    public var callers: [String]
+    /// Callers with requests during the burst and no burst of their own.
+    public var succeeding: [String]
+    public var apiVersions: [String]
+    /// key_error, token_error, permission_denied, auth_type_disabled or mixed.
+    public var signature: String
+    public var fleetID: String?
+    /// Correlation ids of the first failing requests (for support tickets).
+    public var sampleCorrelationIDs: [String]
+    public var region: String?
+    public var candidates: [Candidate] = []
+
+    public var topCause: Candidate? { candidates.first }
+}
+
+/// What `correlate` returns.
+public struct CorrelationReport: Sendable {
+    public var sinceUs: Int64
+    public var untilUs: Int64
+    public var bursts: [Burst]
+    /// Microseconds the analysis took.
+    public var elapsedUs: Int64
+}
+
+/// Tuning of the detector and the scorer.
+public struct CorrelationOptions: Sendable {
+    public var sinceUs: Int64
+    public var untilUs: Int64
+    /// ARM id or account name; nil for all.
+    public var resource: String?
+    /// How far before a burst changes are considered.
+    public var lookbackUs: Int64 = 24 * Timestamp.microsPerHour
+    /// Minimum score for a cause; below it the burst is `unexplained`.
+    public var threshold = 0.25
+    /// Quiet minutes allowed inside one burst.
+    public var maxGapMinutes = 2
+    /// Bursts on several resources starting this close are one fleet event.
+    public var fleetWindowUs: Int64 = 5 * Timestamp.microsPerMinute
+
+    public init(sinceUs: Int64, untilUs: Int64) {
+        self.sinceUs = sinceUs
+        self.untilUs = untilUs
+    }
+}
