@@ -1,0 +1,117 @@
+import AuditCore
+import AuditCorrelate
+import AuditStore
+import AuditTestSupport
+import Foundation
+import Testing
+
+/// Small synthetic estates written through the real store, one behaviour per test.
+@Suite struct CorrelatorTests {
+    static let t0 = Timestamp.parse("2026-10-05T00:00:00Z")!
+    static let minute = Timestamp.microsPerMinute
+    static let acct = "/subscriptions/s1/resourcegroups/rg/providers/microsoft.cognitiveservices/accounts/aoai-a"
+    static let other = "/subscriptions/s1/resourcegroups/rg/providers/microsoft.cognitiveservices/accounts/aoai-b"
+    static let keyCaller = "10.0.0.***"
+    static let entra = "11111111-2222-3333-4444-555555555555"
+
+    /// Traffic: each caller makes `perMinute` requests a minute for `hours`; `fail(caller, minute)`
+    /// returns the status of that minute's requests (nil = 200), plus a 1-in-400 401 trickle.
+    func estate(hours: Int = 6, callers: [(String, String)] = [(acct, keyCaller), (acct, entra)], perMinute: Int = 6,
+                fail: (String, String, Int) -> Int? = { _, _, _ in nil }, changes: [ChangeRecord] = [], incidents: [VendorIncident] = []) throws -> Database {
+        let db = try Database(path: TestSupport.makeTempDirectory().appendingPathComponent("a.db").path)
+        var batch = RecordBatch()
+        var n = 0
+        for m in 0..<(hours * 60) {
+            for (resource, caller) in callers {
+                for k in 0..<perMinute {
+                    n += 1
+                    let status = fail(resource, caller, m) ?? (n % 400 == 0 ? 401 : 200)
+                    let isKey = caller.contains("*")
+                    batch.requests.append(RequestRecord(
+                        timeUs: Self.t0 + Int64(m) * Self.minute + Int64(k) * 5_000_000, resourceId: resource, category: "RequestResponse",
+                        operation: "ChatCompletions_Create", status: status, deployment: "gpt-4o", model: nil, modelVersion: nil,
+                        objectId: isKey ? "" : caller, callerIp: isKey ? caller : "20.0.0.***", apiVersion: "2024-10-21",
+                        correlationId: "c\(n)", durationMs: 10, requestLength: nil, responseLength: nil, streamType: nil, region: "eastus", extra: nil))
+                }
+            }
+        }
+        batch.changes = changes
+        batch.incidents = incidents
+        _ = try StoreWriter(database: db).write(batch, source: "test")
+        return db
+    }
+
+    func change(_ kind: String, at m: Int, resource: String = acct, principal: String? = nil, id: String = "evt-1") -> ChangeRecord {
+        ChangeRecord(dedupeKey: "t:\(kind):\(m):\(resource)", timeUs: Self.t0 + Int64(m) * Self.minute, kind: kind, resourceId: resource,
+                     actor: "ops@contoso.com", summary: "\(kind) on \(ResourceID(resource).shortName)", detail: nil, sourceKind: "activity",
+                     sourceId: id, correlationId: "corr-1", principalId: principal)
+    }
+
+    func correlate(_ db: Database, hours: Int = 6) throws -> CorrelationReport {
+        try Correlator(database: db, options: CorrelationOptions(sinceUs: Self.t0, untilUs: Self.t0 + Int64(hours) * Timestamp.microsPerHour)).analyze()
+    }
+
+    @Test func aSteadyTrickleIsNotABurst() throws {
+        let report = try correlate(try estate())
+        #expect(report.bursts.isEmpty)
+    }
+
+    @Test func keyRotationBreaksKeyCallersAndIsNamedWithItsEvidence() throws {
+        let db = try estate(fail: { _, c, m in c == Self.keyCaller && (190..<230).contains(m) ? 401 : nil },
+                            changes: [change(ChangeKind.keyRegenerated, at: 186, id: "evt-rotate"), change(ChangeKind.keyRegenerated, at: 180, resource: Self.other, id: "evt-decoy")])
+        let report = try correlate(db)
+        #expect(report.bursts.count == 1)
+        let b = try #require(report.bursts.first)
+        #expect(b.startUs == Self.t0 + 190 * Self.minute)
+        #expect(b.callers == [Self.keyCaller])
+        #expect(b.succeeding == [Self.entra])
+        #expect(b.signature == "key_error")
+        #expect(b.topCause?.kind == .keyRotation)
+        #expect(b.topCause?.evidence.first?.sourceID == "evt-rotate")
+        #expect(b.topCause?.kind.bucket == "auth_config_drift")
+    }
+
+    @Test func aChangeAfterTheBurstStartCannotCauseIt() throws {
+        let db = try estate(fail: { _, c, m in c == Self.keyCaller && (190..<230).contains(m) ? 401 : nil },
+                            changes: [change(ChangeKind.keyRegenerated, at: 200)])
+        let b = try #require(try correlate(db).bursts.first)
+        #expect(b.topCause?.kind == .unexplained)
+    }
+
+    @Test func roleRemovalBreaksOnlyThatPrincipal() throws {
+        let db = try estate(fail: { _, c, m in c == Self.entra && (120..<200).contains(m) ? 401 : nil },
+                            changes: [change(ChangeKind.roleAssignmentDeleted, at: 110, principal: Self.entra, id: "evt-role"),
+                                      change(ChangeKind.keyRegenerated, at: 115, id: "evt-key")])
+        let b = try #require(try correlate(db).bursts.first)
+        #expect(b.topCause?.kind == .roleAssignmentRemoved)
+        #expect(b.topCause?.evidence.first?.sourceID == "evt-role")
+        // The rotation does not fit an Entra-only burst and ranks below.
+        #expect(b.candidates.first { $0.kind == .keyRotation }.map { $0.score < 0.25 } ?? true)
+    }
+
+    @Test func disablingLocalAuthGivesKeyCallers403() throws {
+        let db = try estate(fail: { _, c, m in c == Self.keyCaller && m >= 240 ? 403 : nil },
+                            changes: [change(ChangeKind.localAuthDisabled, at: 238, id: "evt-auth")])
+        let b = try #require(try correlate(db).bursts.first)
+        #expect(b.signature == "auth_type_disabled")
+        #expect(b.topCause?.kind == .localAuthDisabled)
+        #expect(b.statusCodes[403] ?? 0 > 0)
+    }
+
+    @Test func aVendorIncidentHitsTheFleetAtOnce() throws {
+        let incident = VendorIncident(incidentKey: "azure:1", updateKey: "u1", provider: "azure", title: "Azure OpenAI Service - East US - Investigating",
+                                      status: "investigating", impact: nil, service: "Azure OpenAI Service", region: "East US",
+                                      startUs: Self.t0 + 148 * Self.minute, updatedUs: Self.t0 + 150 * Self.minute, resolvedUs: nil, url: nil, body: nil)
+        let db = try estate(callers: [(Self.acct, Self.keyCaller), (Self.acct, Self.entra), (Self.other, "10.9.9.***")],
+                            fail: { _, _, m in (150..<180).contains(m) ? 401 : nil }, incidents: [incident])
+        let report = try correlate(db)
+        #expect(Set(report.bursts.map(\.resourceID)) == [Self.acct, Self.other])
+        #expect(report.bursts.allSatisfy { $0.fleetID != nil && $0.fleetID == report.bursts.first?.fleetID })
+        #expect(report.bursts.allSatisfy { $0.topCause?.kind == .vendorIncident })
+    }
+
+    @Test func nearbyBurstsWithAGapStaySeparate() throws {
+        let db = try estate(fail: { _, c, m in c == Self.keyCaller && ((100..<120).contains(m) || (150..<170).contains(m)) ? 401 : nil })
+        #expect(try correlate(db).bursts.count == 2)
+    }
+}
