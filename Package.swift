@@ -6,7 +6,7 @@ import PackageDescription
 /// at "." and must exclude the rest of the tree explicitly.
 let sqlTargetExcludes = [
     "Sources/CAuditSQLite", "Sources/CAuditZlib", "Sources/AuditCore", "Sources/AuditStore",
-    "Sources/AuditCollect", "Sources/AuditCorrelate", "Sources/AzureSimulator", "Sources/aoai-audit", "Sources/AuditTestSupport",
+    "Sources/AuditCollect", "Sources/AuditCorrelate", "Sources/AuditExport", "Sources/AzureSimulator", "Sources/aoai-audit", "Sources/AuditTestSupport",
     "Tests", "README.md", "scripts", "Benchmarks", ".ci",
 ]
 
@@ -18,6 +18,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         .systemLibrary(name: "CAuditSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
@@ -28,17 +29,20 @@ let package = Package(
             path: ".",
             exclude: sqlTargetExcludes,
             sources: ["Sources/AuditSQL"],
-            resources: [.embedInCode("migrations"), .embedInCode("queries")]
+            // Embedded names must be unique across the three folders: dataset files end in
+            // `.export.sql` so that a dataset and a named query may share a name.
+            resources: [.embedInCode("migrations"), .embedInCode("queries"), .embedInCode("exports")]
         ),
         .target(name: "AuditCore", dependencies: ["CAuditZlib", .product(name: "Yams", package: "Yams")]),
         .target(name: "AuditStore", dependencies: ["AuditCore", "AuditSQL", "CAuditSQLite"]),
         .target(name: "AuditCollect", dependencies: ["AuditCore", "AuditStore"]),
         .target(name: "AzureSimulator", dependencies: ["AuditCore"]),
         .target(name: "AuditCorrelate", dependencies: ["AuditCore", "AuditStore"]),
+        .target(name: "AuditExport", dependencies: ["AuditCore", "AuditStore", "AuditSQL", "CAuditZlib", .product(name: "Crypto", package: "swift-crypto")]),
         .executableTarget(
             name: "aoai-audit",
             dependencies: [
-                "AuditCore", "AuditStore", "AuditCollect", "AuditCorrelate", "AzureSimulator",
+                "AuditCore", "AuditStore", "AuditCollect", "AuditCorrelate", "AuditExport", "AzureSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ]
@@ -48,6 +52,7 @@ let package = Package(
         .testTarget(name: "AuditStoreTests", dependencies: ["AuditStore", "AuditTestSupport"]),
         .testTarget(name: "AuditCollectTests", dependencies: ["AuditCollect", "AuditCore", "AuditStore", "AzureSimulator", "AuditTestSupport"]),
         .testTarget(name: "AuditCorrelateTests", dependencies: ["AuditCorrelate", "AuditCollect", "AuditCore", "AuditStore", "AuditTestSupport"]),
+        .testTarget(name: "AuditExportTests", dependencies: ["AuditExport", "AuditCore", "AuditStore", "AuditTestSupport"]),
         .testTarget(name: "AuditCLITests", dependencies: ["aoai-audit", "AuditTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

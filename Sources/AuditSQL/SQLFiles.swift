@@ -1,4 +1,4 @@
-/// The SQL folders embedded into the binary (`migrations/`, `queries/`).
+/// The SQL folders embedded into the binary (`migrations/`, `queries/`, `exports/`).
 ///
 /// SwiftPM's `.embedInCode` gives each file a mangled static name and no way to enumerate
 /// them, so the list is kept by hand here; `SQLFilesTests` checks it against the folders on
@@ -21,6 +21,11 @@ public enum SQLFiles {
         ("role_assignment_changes.sql", text(PackageResources.role_assignment_changes_sql)),
         ("top_error_codes.sql", text(PackageResources.top_error_codes_sql)),
         ("vendor_incidents.sql", text(PackageResources.vendor_incidents_sql)),
+    ]
+
+    /// `(file name, contents)` of every export dataset (`exports/*.export.sql`).
+    public static let exports: [(name: String, sql: String)] = [
+        ("activity_events.export.sql", text(PackageResources.activity_events_export_sql)),
     ]
 
     private static func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }

@@ -101,7 +101,7 @@ import Testing
 
     @Test func embeddedSQLListsMatchTheFoldersOnDisk() throws {
         let root = TestSupport.repositoryRoot
-        for (folder, list) in [("migrations", SQLFiles.migrations), ("queries", SQLFiles.queries)] {
+        for (folder, list) in [("migrations", SQLFiles.migrations), ("queries", SQLFiles.queries), ("exports", SQLFiles.exports)] {
             let onDisk = try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent(folder).path).filter { $0.hasSuffix(".sql") }.sorted()
             #expect(list.map(\.name).sorted() == onDisk, "update Sources/AuditSQL/SQLFiles.swift for \(folder)/")
             for item in list {
