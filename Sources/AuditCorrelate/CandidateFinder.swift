@@ -168,7 +168,9 @@ struct CandidateFinder {
             s = 0.35 * decay(120) * keyShare
             why = "\(c.summary), \(ago); a new secret version reaches apps that reload it, and only key callers use it."
         case .manualChange:
-            let sc = c.resourceID.isEmpty ? 0.5 : Self.scope(c.resourceID, b.resourceID)
+            // A mark may name the account only ("aoai-prod-eus") rather than its ARM id.
+            let sc = c.resourceID.isEmpty ? 0.5
+                : (!c.resourceID.contains("/") ? (ResourceID(b.resourceID).shortName == c.resourceID ? 1 : 0) : Self.scope(c.resourceID, b.resourceID))
             s = sc * decay(60) * 0.9
             why = "Recorded by hand: \(c.summary), \(ago)."
         case .apiVersionChange:

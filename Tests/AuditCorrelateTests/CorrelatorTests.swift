@@ -1,3 +1,4 @@
+import AuditCollect
 import AuditCore
 import AuditCorrelate
 import AuditStore
@@ -108,6 +109,16 @@ import Testing
         #expect(Set(report.bursts.map(\.resourceID)) == [Self.acct, Self.other])
         #expect(report.bursts.allSatisfy { $0.fleetID != nil && $0.fleetID == report.bursts.first?.fleetID })
         #expect(report.bursts.allSatisfy { $0.topCause?.kind == .vendorIncident })
+    }
+
+    @Test func aManualMarkExplainsWhatTheLogsCannotSee() throws {
+        let mark = ManualChange.make(kind: "config-change", atUs: Self.t0 + 95 * Self.minute, app: "checkout", resource: "aoai-a",
+                                     note: "moved the key to a new app setting", author: "sre")
+        let db = try estate(fail: { _, c, m in c == Self.keyCaller && (100..<140).contains(m) ? 401 : nil }, changes: [mark])
+        let b = try #require(try correlate(db).bursts.first)
+        #expect(b.topCause?.kind == .manualChange)
+        #expect(b.topCause?.kind.bucket == "auth_config_drift")
+        #expect(b.topCause?.evidence.first?.summary.contains("moved the key") == true)
     }
 
     @Test func nearbyBurstsWithAGapStaySeparate() throws {
