@@ -24,6 +24,8 @@ struct CandidateFinder {
         var key: String
         var firstUpdate: String
         var correlationID: String?
+        /// ServiceHealth events of the incident, oldest first.
+        var events: [(id: String?, correlation: String?, subscription: String?)] = []
         var provider: String
         var title: String
         var service: String?
@@ -55,15 +57,16 @@ struct CandidateFinder {
             FROM vendor_incidents v GROUP BY incident_key
             HAVING min(start_us) <= ?2 AND coalesce(max(resolved_us), ?2) >= ?1
             """, [.integer(first - Timestamp.microsPerHour), .integer(last)]) {
-            var first = r[8].text ?? ""
-            var correlation: String?
+            let key = r[0].text ?? ""
             // A ServiceHealth update is keyed by its Activity Log identity (shared by the REST and
-            // export shapes); evidence cites the event's eventDataId when one is known.
-            if let ev = try db.connection.rows("SELECT event_data_id, correlation_id FROM activity_events WHERE identity_key = ?1", [.text(first)]).first {
-                if let id = ev[0].text { first = id }
-                correlation = ev[1].text
-            }
-            incidents.append(Incident(key: r[0].text ?? "", firstUpdate: first, correlationID: correlation, provider: r[1].text ?? "", title: r[2].text ?? "",
+            // export shapes); evidence cites the event's eventDataId, from the burst's own
+            // subscription when the incident was posted to several.
+            let events = try db.connection.rows("""
+                SELECT a.event_data_id, a.correlation_id, a.subscription_id FROM vendor_incidents v
+                JOIN activity_events a ON a.identity_key = v.update_key
+                WHERE v.incident_key = ?1 ORDER BY v.updated_us
+                """, [.text(key)]).map { (id: $0[0].text, correlation: $0[1].text, subscription: $0[2].text) }
+            incidents.append(Incident(key: key, firstUpdate: r[8].text ?? "", correlationID: nil, events: events, provider: r[1].text ?? "", title: r[2].text ?? "",
                                       service: r[3].text, region: r[4].text, startUs: r[5].integer ?? 0, resolvedUs: r[6].integer, url: r[7].text))
         }
     }
@@ -183,8 +186,13 @@ struct CandidateFinder {
             // after the commit: the deploy of that commit changed the client.
             guard let switchTime = apiSwitch(on: b), c.timeUs <= switchTime.time, switchTime.time - c.timeUs <= 3 * Timestamp.microsPerDay else { return nil }
             let deployLag = switchTime.time - c.timeUs
-            s = 0.95 * exp(-Double(deployLag) / Double(24 * Timestamp.microsPerHour))
             let pkg = c.detail?["package"]?.text ?? "the SDK"
+            // The api-version is pinned by the OpenAI client package; an identity-library bump
+            // does not change it.
+            let clientPackage = ["openai", "azure.ai.openai", "@azure/openai", "azure-ai-openai", "com.azure:azure-ai-openai",
+                                 "langchain-openai", "@langchain/openai", "github.com/openai/openai-go", "openai-java", "com.openai:openai-java"]
+                .contains(pkg.asciiLowercased) || pkg.asciiLowercased.contains("openai")
+            s = 0.95 * (clientPackage ? 1 : 0.4) * exp(-Double(deployLag) / Double(24 * Timestamp.microsPerHour))
             why = "\(c.summary) was committed \(Self.minutes(deployLag)) before \(switchTime.caller) switched to api-version \(switchTime.api) and started failing; the bump changed the client's api-version pin (\(pkg))."
         default:
             return nil
@@ -229,14 +237,19 @@ struct CandidateFinder {
         }
         // The subscription's own ServiceHealth event is better evidence than a public feed item.
         let authority = i.provider == "azure-servicehealth" ? 1.0 : 0.95
-        let s = regionFit * serviceFit * spread * authority
-        guard s > 0.01 else { return nil }
+        // An incident's effect starts with it: a burst beginning long after the incident
+        // started (while it lingers unresolved) is less and less likely to be its effect.
         let lead = b.startUs - i.startUs
+        let late = lead > 20 * Timestamp.microsPerMinute ? exp(-Double(lead - 20 * Timestamp.microsPerMinute) / Double(Timestamp.microsPerHour)) : 1
+        let s = regionFit * serviceFit * spread * authority * late
+        guard s > 0.01 else { return nil }
         let when = lead >= 0 ? "began \(Self.minutes(lead)) before the first failure" : "was posted \(Self.minutes(-lead)) after the failures began"
         let why = "\(i.provider) incident \"\(i.title)\"\(i.region.map { " in \($0)" } ?? "") \(when); "
             + (fleetSize >= 2 ? "\(fleetSize) resources started failing together" : "only this resource is failing")
             + (b.succeeding.isEmpty ? " and every caller failed." : ".")
-        let ev = Evidence(sourceID: i.firstUpdate.isEmpty ? i.key : i.firstUpdate, correlationID: i.correlationID, timeUs: i.startUs, actor: i.provider, summary: i.title, url: i.url)
+        let sub = ResourceID(b.resourceID).subscription
+        let own = i.events.first { $0.subscription == sub && $0.id != nil } ?? i.events.first { $0.id != nil }
+        let ev = Evidence(sourceID: own?.id ?? (i.firstUpdate.isEmpty ? i.key : i.firstUpdate), correlationID: own?.correlation, timeUs: i.startUs, actor: i.provider, summary: i.title, url: i.url)
         return Candidate(kind: .vendorIncident, score: min(1, s), explanation: why, evidence: [ev], timeUs: i.startUs)
     }
 }
