@@ -121,6 +121,28 @@ import Testing
         #expect(b.topCause?.evidence.first?.summary.contains("moved the key") == true)
     }
 
+    @Test func aNetworkRuleChangeBlocksEveryCaller() throws {
+        let db = try estate(fail: { _, _, m in (200..<260).contains(m) ? 403 : nil },
+                            changes: [change(ChangeKind.networkRuleChange, at: 197, id: "evt-net"), change(ChangeKind.keyRegenerated, at: 150, id: "evt-old-key")])
+        let b = try #require(try correlate(db).bursts.first)
+        #expect(b.succeeding.isEmpty)
+        #expect(b.topCause?.kind == .networkRuleChange)
+        #expect(b.topCause?.evidence.first?.sourceID == "evt-net")
+    }
+
+    @Test func anAPIVersionSwitchWithoutACommitIsNamedAsSuch() throws {
+        let db = try estate(fail: { _, c, m in c == Self.entra && m >= 300 ? 401 : nil })
+        // The switch as the importer derives it from diagnostics.
+        var b = RecordBatch()
+        b.changes = [ChangeRecord(dedupeKey: "apiver:x", timeUs: Self.t0 + 300 * Self.minute, kind: ChangeKind.apiVersionChange, resourceId: Self.acct,
+                                  actor: Self.entra, summary: "Entra caller switched api-version 2024-10-21 → 2025-03-01-preview",
+                                  detail: #"{"caller":"\#(Self.entra)","old":"2024-10-21","new":"2025-03-01-preview"}"#, sourceKind: "diagnostics", sourceId: nil, correlationId: nil)]
+        _ = try StoreWriter(database: db).write(b, source: "test")
+        let burst = try #require(try correlate(db).bursts.first)
+        #expect(burst.topCause?.kind == .apiVersionChange)
+        #expect(burst.topCause?.kind.bucket == "sdk_api_version")
+    }
+
     @Test func nearbyBurstsWithAGapStaySeparate() throws {
         let db = try estate(fail: { _, c, m in c == Self.keyCaller && ((100..<120).contains(m) || (150..<170).contains(m)) ? 401 : nil })
         #expect(try correlate(db).bursts.count == 2)
