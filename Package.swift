@@ -51,7 +51,7 @@ let package = Package(
         .testTarget(name: "AuditCoreTests", dependencies: ["AuditCore", "AuditTestSupport"]),
         .testTarget(name: "AuditStoreTests", dependencies: ["AuditStore", "AuditTestSupport"]),
         .testTarget(name: "AuditCollectTests", dependencies: ["AuditCollect", "AuditCore", "AuditStore", "AzureSimulator", "AuditTestSupport"]),
-        .testTarget(name: "AuditCorrelateTests", dependencies: ["AuditCorrelate", "AuditCollect", "AuditCore", "AuditStore", "AuditTestSupport"]),
+        .testTarget(name: "AuditCorrelateTests", dependencies: ["AuditCorrelate", "AuditCollect", "AuditCore", "AuditStore", "AzureSimulator", "AuditTestSupport"]),
         .testTarget(name: "AuditExportTests", dependencies: ["AuditExport", "AuditCore", "AuditStore", "AuditTestSupport"]),
         .testTarget(name: "AuditCLITests", dependencies: ["aoai-audit", "AuditTestSupport"]),
     ],

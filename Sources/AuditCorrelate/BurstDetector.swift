@@ -85,13 +85,20 @@ struct BurstDetector {
         var current: Segment?
         var hotCount = 0
         var failures = 0
+        // Minutes in which the caller made requests that did not fail since the last hot one;
+        // silent minutes (no requests) neither extend nor break a segment, up to an hour.
+        var quiet = 0
         func close() {
             if let c = current, failures >= 5, hotCount >= 2 || failures >= 10 { out.append(c) }
-            current = nil; hotCount = 0; failures = 0
+            current = nil; hotCount = 0; failures = 0; quiet = 0
         }
         for m in 0..<s.n.count {
             let f = Int(s.f401[m]) + Int(s.f403[m])
             let n = max(Int(s.n[m]), f)
+            if n == 0 {
+                if let c = current, m - c.last > 60 { close() }
+                continue
+            }
             var hot = false
             if f > 0 {
                 let expected = baseline * Double(n)
@@ -102,7 +109,7 @@ struct BurstDetector {
                 }
             }
             if hot {
-                if var c = current, m - c.last <= options.maxGapMinutes + 1 {
+                if var c = current, quiet <= options.maxGapMinutes {
                     c.last = m
                     current = c
                 } else {
@@ -111,11 +118,10 @@ struct BurstDetector {
                 }
                 hotCount += 1
                 failures += f
-            } else if let c = current, m - c.last > options.maxGapMinutes {
-                _ = c
-                close()
+                quiet = 0
             } else if current != nil {
-                failures += f
+                quiet += 1
+                if quiet > options.maxGapMinutes { close() } else { failures += f }
             }
         }
         close()
