@@ -11,9 +11,15 @@ struct Generate: ParsableCommand {
             RequestResponse records as diagnostic-settings PT1H.json blobs, and Activity Log events in
             both the REST page shape and the export shape.
 
+            With --planted, writes instead a scenario in the layout of shared/fixtures/scenario-1:
+            --hours of traffic with planted 401/403 bursts (key rotation, local auth disabled, role
+            assignment removed, SDK bump, vendor incident, unexplained), decoys, git repositories of
+            the apps, status feeds, and truth.json naming each burst's cause and evidence ids.
+
             Example:
               aoai-audit generate --out /tmp/estate --records 1000000 --days 30 --seed 7
               aoai-audit import /tmp/estate
+              aoai-audit generate --planted --out /tmp/scenario-7 --seed 7 --hours 24
             """
     )
 
@@ -38,7 +44,20 @@ struct Generate: ParsableCommand {
     @Option(help: ArgumentHelp("First day (ISO date).", valueName: "date"))
     var start: String?
 
+    @Flag(help: "Write a scenario with planted auth-failure bursts and its truth.json (scenario-1's layout).")
+    var planted = false
+
+    @Option(help: "Hours of traffic (with --planted).")
+    var hours = 24
+
+    @Option(help: "Requests per minute per account, on average (with --planted).")
+    var requestsPerMinute = 60
+
     mutating func run() throws {
+        if planted {
+            try runPlanted()
+            return
+        }
         var o = GeneratorOptions()
         o.seed = seed
         o.days = days
@@ -53,5 +72,22 @@ struct Generate: ParsableCommand {
         let dir = out
         let s = try userFacing { try ScenarioGenerator.write(to: dir, options: options) }
         Terminal.out("wrote \(s.files) files, \(s.requestRecords) request records, \(s.activityEvents) activity events, \(s.bytes) bytes to \(out)\n")
+    }
+
+    /// `--planted`: a scenario with planted bursts and its truth.json (`--records`, `--days`,
+    /// `--accounts` and `--failure-rate` do not apply).
+    private func runPlanted() throws {
+        var o = PlantedOptions()
+        o.seed = seed
+        o.hours = hours
+        o.requestsPerMinute = requestsPerMinute
+        if let start {
+            guard let s = Timestamp.parse(start) else { throw ValidationError("--start '\(start)' is not a date") }
+            o.start = s
+        }
+        let options = o
+        let dir = out
+        let s = try userFacing { try PlantedScenario.write(to: dir, options: options) }
+        Terminal.out("wrote a planted scenario to \(out): \(s.bursts) bursts, \(s.requestRecords) request records, \(s.activityEvents) activity events; truth in \(out)/truth.json\n")
     }
 }
