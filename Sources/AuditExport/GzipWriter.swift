@@ -2,19 +2,6 @@ import AuditCore
 import Foundation
 internal import CAuditZlib
 
-/// Errors while writing export files.
-public enum ExportError: Error, Sendable, Equatable, CustomStringConvertible {
-    case zlib(code: Int32, message: String)
-    case io(path: String, message: String)
-
-    public var description: String {
-        switch self {
-        case .zlib(let code, let message): return "compression failed (zlib \(code)): \(message)"
-        case .io(let path, let message): return "cannot write \(path): \(message); check free space and the folder's permissions"
-        }
-    }
-}
-
 /// Streams bytes through zlib's deflate into gzip format. The `z_stream` lives on the heap
 /// at a stable address for its whole life, as zlib requires (style.md §2.3-8); memory is
 /// constant whatever the input size.

@@ -26,6 +26,11 @@ public enum SQLFiles {
     /// `(file name, contents)` of every export dataset (`exports/*.export.sql`).
     public static let exports: [(name: String, sql: String)] = [
         ("activity_events.export.sql", text(PackageResources.activity_events_export_sql)),
+        ("bursts.export.sql", text(PackageResources.bursts_export_sql)),
+        ("changes.export.sql", text(PackageResources.changes_export_sql)),
+        ("request_failures.export.sql", text(PackageResources.request_failures_export_sql)),
+        ("request_rollup.export.sql", text(PackageResources.request_rollup_export_sql)),
+        ("vendor_incidents.export.sql", text(PackageResources.vendor_incidents_export_sql)),
     ]
 
     private static func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }

@@ -14,6 +14,6 @@ struct AOAIAudit: ParsableCommand {
             loaded); 64 usage error.
             """,
         version: "0.1.0",
-        subcommands: [Import.self, Status.self, Query.self, Search.self, Correlate.self, Mark.self, Generate.self]
+        subcommands: [Import.self, Status.self, Query.self, Search.self, Correlate.self, Mark.self, Generate.self, Export.self]
     )
 }

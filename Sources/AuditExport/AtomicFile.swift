@@ -1,0 +1,147 @@
+import Crypto
+import Foundation
+
+/// A file written under a dot-prefixed temp name in its final folder, then published by an
+/// atomic rename that never replaces an existing file.
+///
+/// The bytes written (after compression) are counted and hashed with SHA-256 as they go, so the
+/// manifest needs no second read. `publish` fsyncs the file before the rename and the folder
+/// after it: once it returns, the file survives a power cut under its final name
+/// (<https://man7.org/linux/man-pages/man2/fsync.2.html>: "Calling fsync() does not necessarily
+/// ensure that the entry in the directory containing the file has also reached disk. For that an
+/// explicit fsync() on a file descriptor for the directory is also needed.").
+public final class AtomicFile {
+    public let directory: String
+    public let finalName: String
+    public let tempPath: String
+    private var fd: Int32
+    private var hasher = SHA256()
+    private var gzip: GzipWriter?
+    /// Uncompressed bytes waiting for the compressor or the file (large writes are cheaper).
+    private var pending: [UInt8] = []
+    private static let chunk = 1 << 18
+    /// Bytes on disk so far.
+    public private(set) var bytes: Int64 = 0
+    private var finished = false
+
+    /// Creates the temp file (mode 0640, never an existing file).
+    /// - Parameter gzipLevel: compress through gzip at this level, or write plain bytes when nil.
+    public init(directory: String, finalName: String, gzipLevel: Int32?) throws(ExportError) {
+        self.directory = directory
+        self.finalName = finalName
+        tempPath = (directory as NSString).appendingPathComponent(ExportNaming.tempName(for: finalName))
+        fd = open(tempPath, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o640)
+        guard fd >= 0 else { throw .io(path: tempPath, message: String(cString: strerror(errno))) }
+        fchmod(fd, 0o640)  // the umask may have taken bits away; exports are 0640 (contracts.md)
+        pending.reserveCapacity(Self.chunk + 4096)
+        if let gzipLevel {
+            // On failure deinit closes the descriptor and removes the temp file.
+            gzip = try GzipWriter(level: gzipLevel) { [unowned self] chunk in try self.writeToDisk(chunk) }
+        }
+    }
+
+    deinit {
+        if fd >= 0 { close(fd) }
+        if !finished { unlink(tempPath) }
+    }
+
+    /// Appends bytes (compressed when the file is gzip).
+    @inline(__always) public func write<S: Sequence>(_ data: S) throws where S.Element == UInt8 {
+        pending.append(contentsOf: data)
+        if pending.count >= Self.chunk { try flushPending() }
+    }
+
+    private func flushPending() throws {
+        guard !pending.isEmpty else { return }
+        if let gzip { try gzip.write(pending) } else { try writeToDisk(pending) }
+        pending.removeAll(keepingCapacity: true)
+    }
+
+    private func writeToDisk(_ data: [UInt8]) throws {
+        hasher.update(data: data)
+        try data.withUnsafeBytes { (buf: UnsafeRawBufferPointer) throws in
+            var offset = 0
+            while offset < buf.count {
+                let n = Foundation.write(fd, buf.baseAddress! + offset, buf.count - offset)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw ExportError.io(path: tempPath, message: String(cString: strerror(errno)))
+                }
+                offset += n
+            }
+        }
+        bytes += Int64(data.count)
+    }
+
+    /// Flushes the compressor and fsyncs the file; returns the SHA-256 (lower-case hex) of the bytes on disk.
+    public func finish() throws -> String {
+        try flushPending()
+        if let gzip { try gzip.finish() }
+        guard fsync(fd) == 0 else { throw ExportError.io(path: tempPath, message: "fsync: " + String(cString: strerror(errno))) }
+        close(fd)
+        fd = -1
+        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Gives the finished file its final name without replacing anything, then fsyncs the folder.
+    /// - Returns: the final path.
+    @discardableResult
+    public func publish() throws(ExportError) -> String {
+        let finalPath = (directory as NSString).appendingPathComponent(finalName)
+        // link(2) fails with EEXIST instead of replacing: nothing published is ever overwritten.
+        if link(tempPath, finalPath) == 0 {
+            unlink(tempPath)
+        } else if errno == EEXIST {
+            throw .io(path: finalPath, message: "the file exists already (nothing is overwritten)")
+        } else {
+            // Filesystems without hard links: check, then rename (single writer per folder).
+            guard !FileManager.default.fileExists(atPath: finalPath) else {
+                throw .io(path: finalPath, message: "the file exists already (nothing is overwritten)")
+            }
+            guard rename(tempPath, finalPath) == 0 else { throw .io(path: finalPath, message: String(cString: strerror(errno))) }
+        }
+        finished = true
+        try Self.syncDirectory(directory)
+        return finalPath
+    }
+
+    /// Removes the temp file (an empty or failed export).
+    public func discard() {
+        if fd >= 0 { close(fd); fd = -1 }
+        unlink(tempPath)
+        finished = true
+    }
+
+    /// fsyncs a folder so that renames and unlinks in it are durable.
+    public static func syncDirectory(_ directory: String) throws(ExportError) {
+        let dfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard dfd >= 0 else { throw .io(path: directory, message: String(cString: strerror(errno))) }
+        defer { close(dfd) }
+        guard fsync(dfd) == 0 else { throw .io(path: directory, message: "fsync: " + String(cString: strerror(errno))) }
+    }
+
+    /// Writes `text` to `directory/name` the same way (temp, fsync, rename, folder fsync).
+    @discardableResult
+    public static func writeWhole(_ text: String, directory: String, name: String) throws -> String {
+        let f = try AtomicFile(directory: directory, finalName: name, gzipLevel: nil)
+        try f.write(Array(text.utf8))
+        _ = try f.finish()
+        return try f.publish()
+    }
+
+    /// SHA-256 (hex) and size of an existing file, read in chunks.
+    public static func sha256(ofFile path: String) throws(ExportError) -> (sha256: String, bytes: Int64) {
+        guard let h = FileHandle(forReadingAtPath: path) else { throw .io(path: path, message: "cannot read") }
+        defer { try? h.close() }
+        var hasher = SHA256()
+        var total: Int64 = 0
+        while true {
+            let data: Data
+            do { data = try h.read(upToCount: 1 << 20) ?? Data() } catch { throw .io(path: path, message: "\(error)") }
+            if data.isEmpty { break }
+            hasher.update(data: data)
+            total += Int64(data.count)
+        }
+        return (hasher.finalize().map { String(format: "%02x", $0) }.joined(), total)
+    }
+}

@@ -1,0 +1,222 @@
+import AuditCore
+import AuditStore
+import Foundation
+
+/// Exports datasets from the store into published files with manifests, exactly once.
+///
+/// Per dataset and run:
+/// 1. An interrupted earlier export (a `pending:<dataset>` checkpoint) is completed first: if
+///    its data file was published, its manifest is written and the watermark moved, so the file
+///    a SIEM may already have read is adopted, never repeated; if not, the record is dropped.
+/// 2. Rows stream from SQLite into a dot-prefixed temp file (gzip or plain), hashed as they go;
+///    the temp file is fsynced.
+/// 3. The manifest-to-be is committed as `pending:<dataset>`; the data file is renamed to its
+///    final name and the folder fsynced; the manifest is written the same way.
+/// 4. One transaction moves the watermark (`dataset:<name>`) and drops the pending record.
+///
+/// Incremental window: every row with event time in `[watermark, now − settle)` plus every row
+/// with an older event time inserted since the last export (a sequence above the watermark's).
+public final class Exporter {
+    public static let checkpointSource = "export"
+    let db: Database
+    let options: ExportOptions
+    let catalog: ExportCatalog
+
+    public init(database: Database, options: ExportOptions) throws(ExportError) {
+        db = database
+        self.options = options
+        catalog = try ExportCatalog()
+    }
+
+    /// Runs the export of every selected dataset, recording the run in `runs`. A dataset that
+    /// fails is reported in its outcome and the others still run.
+    /// - Throws: only when nothing can run (unknown dataset, unusable folder, database error).
+    public func run() throws -> ExportSummary {
+        let datasets = try catalog.select(options.datasets)
+        if let f = options.windowFromUs, let t = options.windowToUs, f >= t { throw ExportError.badWindow(message: "--since must be before --until") }
+        if (options.windowFromUs == nil) != (options.windowToUs == nil) { throw ExportError.badWindow(message: "give both --since and --until, or neither") }
+        do {
+            try FileManager.default.createDirectory(atPath: options.directory, withIntermediateDirectories: true)
+        } catch {
+            throw ExportError.io(path: options.directory, message: "cannot create the folder")
+        }
+        ExportPruner.sweepTemporaryFiles(in: options.directory)
+        try db.registerSQLFunctions()
+        let runID = try db.beginRun(command: "export")
+        var outcomes: [DatasetOutcome] = []
+        for ds in datasets {
+            var outcome = DatasetOutcome(dataset: ds.name)
+            do {
+                outcome.recovered = try recoverPending(ds)
+                try export(ds, into: &outcome)
+            } catch {
+                outcome.error = Redactor.redact(String(describing: error))
+            }
+            outcomes.append(outcome)
+        }
+        let summary = ExportSummary(outcomes: outcomes)
+        try db.finishRun(id: runID, status: summary.failed.isEmpty ? "ok" : "failed", summary: summary.line)
+        return summary
+    }
+
+    // MARK: - One dataset
+
+    struct Pass {
+        var fromUs: Int64, toUs: Int64, seqFrom: Int64, seqTo: Int64
+        var late: Bool
+    }
+
+    func export(_ ds: ExportDataset, into outcome: inout DatasetOutcome) throws {
+        let conn = db.connection
+        var passes: [Pass] = []
+        let previousText = try watermarkText(ds)
+        var newMark: ExportWatermark?
+        if let from = options.windowFromUs, let to = options.windowToUs {
+            passes.append(Pass(fromUs: from, toUs: to, seqFrom: .min, seqTo: .max, late: false))
+            outcome.windowFromUs = from
+            outcome.windowToUs = to
+        } else {
+            let previous = previousText.flatMap(ExportWatermark.init(text:))
+            // The sequence bound first: a row at or below it was committed before the minimum
+            // time below is read, so the first window's start cannot miss it.
+            var seqMax: Int64?
+            if let col = ds.sequenceColumn {
+                seqMax = try conn.scalar("SELECT max(\(col)) FROM \(ds.table)")?.integer ?? previous?.sequence ?? 0
+            }
+            var to = Timestamp.minuteFloor(options.nowUs - ds.settleUs)
+            let from: Int64
+            if let previous {
+                from = previous.toUs
+                if let prevSeq = previous.sequence, let seqMax {
+                    passes.append(Pass(fromUs: .min, toUs: from, seqFrom: prevSeq, seqTo: seqMax, late: true))
+                }
+            } else if let first = try conn.scalar("SELECT min(\(ds.timeColumn)) FROM \(ds.table)")?.integer {
+                from = min(to, first - ((first % Timestamp.microsPerDay) + Timestamp.microsPerDay) % Timestamp.microsPerDay)
+            } else {
+                from = to
+            }
+            to = max(to, from)
+            passes.append(Pass(fromUs: from, toUs: to, seqFrom: .min, seqTo: seqMax ?? .max, late: false))
+            newMark = ExportWatermark(toUs: to, sequence: seqMax)
+            outcome.windowFromUs = from
+            outcome.windowToUs = to
+        }
+
+        let name = ExportNaming.freeDataFileName(in: options.directory, dataset: ds.name, fromUs: outcome.windowFromUs, toUs: outcome.windowToUs,
+                                                 format: options.format, compression: options.compression)
+        let file = try AtomicFile(directory: options.directory, finalName: name, gzipLevel: options.compression == .gzip ? options.gzipLevel : nil)
+        let statement = try conn.prepare(ds.sql, cached: false)
+        let columns = statement.columnNames
+        guard columns.first == "time" else { throw ExportError.badDataset(name: ds.name, message: "the first column must be `time`") }
+        let encoder = RowEncoder(format: options.format, columns: columns)
+        var buffer = encoder.header
+        var rows: Int64 = 0, late: Int64 = 0
+        var minTime: String?, maxTime: String?
+        for pass in passes {
+            statement.reset()
+            let values: [String: Int64] = ["from": pass.fromUs, "to": pass.toUs, "seq_from": pass.seqFrom, "seq_to": pass.seqTo]
+            for (i, p) in statement.parameterNames.enumerated() {
+                guard let p, let v = values[String(p.dropFirst())] else { throw ExportError.badDataset(name: ds.name, message: "unknown parameter \(p ?? "?")") }
+                try statement.bind(.integer(v), at: Int32(i + 1))
+            }
+            while try statement.step() {
+                if let t = statement.text(at: 0) {
+                    if minTime == nil || t < minTime! { minTime = t }
+                    if maxTime == nil || t > maxTime! { maxTime = t }
+                }
+                encoder.encode(statement, into: &buffer)
+                rows += 1
+                if pass.late { late += 1 }
+                if buffer.utf8.count >= 1 << 16 {
+                    try file.write(buffer.utf8)
+                    buffer.removeAll(keepingCapacity: true)
+                }
+            }
+        }
+        statement.reset()
+        if rows == 0 {
+            file.discard()
+            if let newMark { try advance(ds, from: previousText, to: newMark) }
+            return
+        }
+        try file.write(buffer.utf8)
+        let sha = try file.finish()
+        let manifest = ExportManifest(
+            dataset: ds.name, datasetSchemaVersion: ds.schemaVersion, file: name, format: options.format, compression: options.compression,
+            columns: columns, rows: rows, bytes: file.bytes, sha256: sha, minEventTime: minTime, maxEventTime: maxTime, lateRows: late,
+            windowFromUs: outcome.windowFromUs, windowToUs: outcome.windowToUs,
+            watermarkFrom: previousText.flatMap(ExportWatermark.init(text:)), watermarkTo: newMark,
+            toolVersion: options.toolVersion, createdUs: options.nowUs)
+        let finalPath = (options.directory as NSString).appendingPathComponent(name)
+        let pending = JSONValue.object(JSONObject([("path", .string(finalPath)), ("manifest", .string(manifest.json))])).serialized
+        try conn.transaction { try setCheckpoint("pending:" + ds.name, pending) }
+        try file.publish()
+        options.afterStage?(.data, finalPath)
+        let manifestPath = try AtomicFile.writeWhole(manifest.json, directory: options.directory, name: name + ExportNaming.manifestSuffix)
+        options.afterStage?(.manifest, manifestPath)
+        try complete(ds, manifest: manifest, previousText: previousText)
+        outcome.path = finalPath
+        outcome.manifest = manifest
+    }
+
+    // MARK: - Watermarks and recovery
+
+    func watermarkText(_ ds: ExportDataset) throws(StoreError) -> String? {
+        try db.checkpoint(source: Self.checkpointSource, key: "dataset:" + ds.name)
+    }
+
+    func setCheckpoint(_ key: String, _ value: String) throws {
+        try db.connection.run("""
+            INSERT INTO checkpoints(source, key, value, updated_us) VALUES (?1, ?2, ?3, ?4)
+            ON CONFLICT(source, key) DO UPDATE SET value = excluded.value, updated_us = excluded.updated_us
+            """, [.text(Self.checkpointSource), .text(key), .text(value), .integer(TimeArgument.nowMicros())])
+    }
+
+    /// Moves the watermark from `previous` (compare-and-set) to `mark`.
+    func advance(_ ds: ExportDataset, from previous: String?, to mark: ExportWatermark) throws {
+        try db.connection.transaction {
+            guard try watermarkText(ds) == previous else { throw ExportError.concurrentExport(dataset: ds.name) }
+            try setCheckpoint("dataset:" + ds.name, mark.text)
+        }
+    }
+
+    /// After the manifest is durable: one transaction moves the watermark (incremental exports)
+    /// and drops the pending record.
+    func complete(_ ds: ExportDataset, manifest: ExportManifest, previousText: String?) throws {
+        try db.connection.transaction {
+            if let mark = manifest.watermarkTo {
+                guard try watermarkText(ds) == previousText else { throw ExportError.concurrentExport(dataset: ds.name) }
+                try setCheckpoint("dataset:" + ds.name, mark.text)
+            }
+            try db.connection.run("DELETE FROM checkpoints WHERE source = ?1 AND key = ?2", [.text(Self.checkpointSource), .text("pending:" + ds.name)])
+        }
+    }
+
+    /// Completes an export interrupted after its pending record was committed.
+    /// - Returns: the data file adopted, if its manifest had to be written.
+    func recoverPending(_ ds: ExportDataset) throws -> [String] {
+        guard let text = try db.checkpoint(source: Self.checkpointSource, key: "pending:" + ds.name) else { return [] }
+        guard let v = try? JSONParser.parse(text), let path = v["path"]?.text, let m = v["manifest"]?.text.flatMap(ExportManifest.parse) else {
+            throw ExportError.recovery(path: "checkpoint pending:\(ds.name)", message: "the pending record is unreadable")
+        }
+        let previousText = try watermarkText(ds)
+        guard FileManager.default.fileExists(atPath: path) else {
+            // Interrupted before the rename: nothing was published; the temp file is swept.
+            try db.connection.run("DELETE FROM checkpoints WHERE source = ?1 AND key = ?2", [.text(Self.checkpointSource), .text("pending:" + ds.name)])
+            return []
+        }
+        if m.isIncremental, previousText.flatMap(ExportWatermark.init(text:)) != m.watermarkFrom {
+            throw ExportError.recovery(path: path, message: "the watermark moved since this file was written")
+        }
+        var adopted: [String] = []
+        let manifestPath = path + ExportNaming.manifestSuffix
+        if !FileManager.default.fileExists(atPath: manifestPath) {
+            let (sha, bytes) = try AtomicFile.sha256(ofFile: path)
+            guard sha == m.sha256, bytes == m.bytes else { throw ExportError.recovery(path: path, message: "its SHA-256 is not the one recorded before it was published") }
+            try AtomicFile.writeWhole(m.json, directory: (path as NSString).deletingLastPathComponent, name: (manifestPath as NSString).lastPathComponent)
+            adopted.append(path)
+        }
+        try complete(ds, manifest: m, previousText: previousText)
+        return adopted
+    }
+}

@@ -1,0 +1,102 @@
+import AuditCore
+import AuditTestSupport
+import Foundation
+import Testing
+
+/// Reads a folder of exports back with Python's csv, gzip and hashlib modules (an independent
+/// reader) and prints one JSON document: per manifest, what the file really holds.
+private let pythonReader = #"""
+import csv, gzip, hashlib, io, json, os, sys
+d = sys.argv[1]
+out = {"files": [], "temp": [n for n in os.listdir(d) if n.startswith(".")], "orphans": []}
+names = sorted(os.listdir(d))
+for n in names:
+    if n.endswith(".manifest.json") or n.startswith("."): continue
+    if n + ".manifest.json" not in names: out["orphans"].append(n)
+for n in names:
+    if not n.endswith(".manifest.json"): continue
+    m = json.load(open(os.path.join(d, n), encoding="utf-8"))
+    p = os.path.join(d, m["file"])
+    raw = open(p, "rb").read()
+    text = (gzip.decompress(raw) if p.endswith(".gz") else raw).decode("utf-8")
+    rows = list(csv.reader(io.StringIO(text, newline=""), strict=True))
+    out["files"].append({"file": m["file"], "dataset": m["dataset"], "manifest_rows": m["rows"], "rows": len(rows) - 1,
+        "header_ok": rows[0] == m["columns"], "sha_ok": hashlib.sha256(raw).hexdigest() == m["sha256"], "bytes_ok": len(raw) == m["bytes"],
+        "crlf": text.endswith("\r\n") and "\r\n" in text.split("\n", 1)[0] + "\n", "bom": text.startswith("\ufeff"),
+        "first_column": rows[0][0], "cells": [c for r in rows[1:] for c in r if c.startswith("'")][:5],
+        "keys": sorted(r[0] + "|" + "|".join(r[1:]) for r in rows[1:]) if m["dataset"] == "changes" else []})
+print(json.dumps(out))
+"""#
+
+@Suite(.serialized) struct ExportCLITests {
+    func read(_ dir: String) throws -> JSONValue {
+        let r = try TestSupport.run("/usr/bin/env", ["python3", "-c", pythonReader, dir])
+        #expect(r.status == 0, "python: \(r.stderr)")
+        return try JSONParser.parse(r.stdout)
+    }
+
+    func sqlite(_ db: String, _ sql: String) throws -> String {
+        try TestSupport.run("/usr/bin/sqlite3", [db, sql]).stdout.trimmingSpaces
+    }
+
+    @Test func exportsReadBackWithAnIndependentReaderAndASecondRunRepeatsNothing() throws {
+        let cli = CLI()
+        let records = try cli.write(Samples.rest + "\n", "rest.json")
+        let requests = try cli.write((0..<30).map { Samples.request($0, status: $0 % 3 == 0 ? 401 : 200) }.joined(separator: "\n") + "\n", "PT1H.json")
+        #expect(try cli.run(["import", records, requests]).status == 0)
+        _ = try sqlite(cli.db, "INSERT INTO changes(dedupe_key, time_us, kind, resource_id, actor, summary, source_kind, source) VALUES ('x', 1716991331000000, 'manual_change', '/r', '=HYPERLINK(\"http://evil\")', 'formula', 'mark', 'test')")
+        let out = cli.dir.appendingPathComponent("exports").path
+        let first = try cli.run(["export", "--out", out])
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stdout.contains("export: 4 files"), "\(first.stdout)")
+        let v = try read(out)
+        #expect(v["temp"]?.arrayValue?.isEmpty == true && v["orphans"]?.arrayValue?.isEmpty == true)
+        let files = try #require(v["files"]?.arrayValue)
+        #expect(files.count == 4)
+        for f in files {
+            #expect(f["rows"]?.int64 == f["manifest_rows"]?.int64 && (f["rows"]?.int64 ?? 0) > 0, "\(f)")
+            #expect(f["header_ok"]?.bool == true && f["sha_ok"]?.bool == true && f["bytes_ok"]?.bool == true && f["crlf"]?.bool == true)
+            #expect(f["bom"]?.bool == false && f["first_column"]?.text == "time")
+        }
+        let byDataset = Dictionary(uniqueKeysWithValues: files.compactMap { f in f["dataset"]?.text.map { ($0, f) } })
+        #expect(byDataset["request_failures"]?["rows"]?.int64 == 10)
+        #expect(byDataset["changes"]?["cells"]?.arrayValue?.compactMap(\.text) == ["'=HYPERLINK(\"http://evil\")"])
+        let changesBefore = byDataset["changes"]?["keys"]?.arrayValue ?? []
+
+        let second = try cli.run(["export", "--out", out])
+        #expect(second.status == 0 && second.stdout.contains("export: 0 files"), "\(second.stdout)")
+        #expect(try read(out)["files"]?.arrayValue?.count == 4)
+        #expect(try sqlite(cli.db, "SELECT count(*) FROM runs WHERE command = 'export'") == "2")
+
+        // One more change arrives: the next export holds it alone.
+        _ = try sqlite(cli.db, "INSERT INTO changes(dedupe_key, time_us, kind, resource_id, summary, source_kind, source) VALUES ('y', 1716991332000000, 'manual_change', '/r', 'later', 'mark', 'test')")
+        #expect(try cli.run(["export", "--out", out, "--dataset", "changes"]).status == 0)
+        let changes = try read(out)["files"]?.arrayValue?.filter { $0["dataset"]?.text == "changes" } ?? []
+        #expect(changes.count == 2)
+        #expect(changes.reduce(0) { $0 + ($1["rows"]?.int64 ?? 0) } == Int64(changesBefore.count) + 1)
+    }
+
+    @Test(arguments: ["data", "manifest"])
+    func killDashNineBetweenStepsThenARerunLosesAndRepeatsNothing(stage: String) throws {
+        let cli = CLI()
+        let data = cli.dir.appendingPathComponent("estate").path
+        #expect(try TestSupport.cli(["generate", "--out", data, "--records", "100000", "--days", "2", "--seed", "5"]).status == 0)
+        #expect(try cli.run(["import", data]).status == 0)
+        let out = cli.dir.appendingPathComponent("exports").path
+        let crashed = try cli.run(["export", "--out", out, "--dataset", "activity_events", "--dataset", "request_rollup"], env: ["AOAI_AUDIT_TEST_CRASH_AFTER": stage])
+        #expect(crashed.status == 9, "the export should have been killed: \(crashed.status) \(crashed.stderr)")
+        let before = try read(out)
+        if stage == "data" { #expect(before["orphans"]?.arrayValue?.count == 1) }
+        let rerun = try cli.run(["export", "--out", out, "--dataset", "activity_events", "--dataset", "request_rollup"])
+        #expect(rerun.status == 0, "\(rerun.stderr)")
+        if stage == "data" { #expect(rerun.stdout.contains("interrupted export completed")) }
+        let after = try read(out)
+        #expect(after["orphans"]?.arrayValue?.isEmpty == true && after["temp"]?.arrayValue?.isEmpty == true)
+        let files = after["files"]?.arrayValue ?? []
+        for f in files { #expect(f["rows"]?.int64 == f["manifest_rows"]?.int64 && f["sha_ok"]?.bool == true) }
+        func total(_ ds: String) -> Int64 { files.filter { $0["dataset"]?.text == ds }.reduce(0) { $0 + ($1["rows"]?.int64 ?? 0) } }
+        #expect(total("activity_events") == Int64(try sqlite(cli.db, "SELECT count(*) FROM activity_events")))
+        #expect(total("request_rollup") == Int64(try sqlite(cli.db, "SELECT count(*) FROM request_rollup")))
+        #expect(total("request_rollup") > 10_000)
+    }
+}
