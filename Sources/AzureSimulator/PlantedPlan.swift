@@ -1,9 +1,11 @@
 /// Chooses the planted bursts of a scenario and what each does to the traffic.
 ///
-/// 4–7 bursts of the kinds in `PlantedKind`, placed so that: one starts within 30 minutes of
-/// the window's start or end; two on different accounts overlap in time; every cause lies inside
-/// the window; and on any one account, bursts (from cause to last failure) are at least 45
-/// minutes apart, so which change caused which failures is never ambiguous.
+/// 4–7 bursts of the kinds in `PlantedKind` (a shuffled selection, so a handful of seeds covers
+/// every kind), placed so that: one starts within 30 minutes of the window's start or end; two on
+/// different accounts overlap in time; every cause lies inside the window; and on any one
+/// account, bursts (from cause to last failure) are at least 45 minutes apart, so which change
+/// caused which failures is never ambiguous. A kind that finds no room is dropped; should the
+/// edge or the overlap then be missing, one more burst is placed to provide it.
 struct PlantedPlan {
     private(set) var estate: PlantedEstate
     let windowStart: Int64

@@ -190,8 +190,9 @@ struct PlantedScenarioTests {
         }
     }
 
-    @Test func seedOneImportsWholeWithTheTruthsCounts() throws {
-        let scenario = try #require(try PlantedCorpus.shared.scenarios().first)
+    /// Seed 1, and seed 3 (which has a burst of every kind, so every kind of evidence is looked up).
+    @Test(arguments: [1, 3]) func importsWholeWithTheTruthsCounts(seed: Int) throws {
+        let scenario = try PlantedCorpus.shared.scenarios()[seed - 1]
         let dbDir = TestSupport.makeTempDirectory("planted-import")
         defer { try? FileManager.default.removeItem(at: dbDir) }
         let db = try Database(path: dbDir.appendingPathComponent("audit.db").path)
@@ -203,13 +204,14 @@ struct PlantedScenarioTests {
         #expect(counts.quarantined == 0)
         #expect(counts.activity == scenario.truth["activity_events"]?.int64)
         #expect(counts.requests == scenario.truth["diagnostics_records"]?.int64)
+        if seed == 3 { #expect(Set(scenario.bursts.map(\.kind)) == Self.allKinds) }
         for b in scenario.bursts {
             for id in b.json["evidence"]?.arrayValue?.compactMap(\.text) ?? [] {
                 let sql = b.kind == "sdk_bump"
                     ? "SELECT count(*) FROM changes WHERE source_id = ?1 AND kind = 'sdk_bump'"
                     : "SELECT count(*) FROM activity_events WHERE event_data_id = ?1"
                 let n = try db.connection.scalar(sql, [.text(id)])?.integer ?? 0
-                #expect(n >= 1, "\(b.kind) evidence \(id) not loaded")
+                #expect(n >= 1, "seed \(seed): \(b.kind) evidence \(id) not loaded")
             }
         }
     }
