@@ -3,6 +3,22 @@ import AuditCore
 /// One Activity Log event as the generator plans it, before it is written in the REST shape
 /// (formats.md §1.2, §3.1) and the export shape (§2.2).
 struct GeneratorActivityEvent {
+    /// Sets the EndRequest outcome: Succeeded (200/201 with the response body) or Failed with
+    /// ARM's 403 AuthorizationFailed message naming the admin and the action.
+    mutating func setOutcome(failed: Bool, by who: GeneratorTopology.Admin, action: String, created: Bool, responseBody: String?) {
+        if failed {
+            status = "Failed"
+            subStatus = "Forbidden"
+            httpCode = 403
+            statusMessage = #"{"error":{"code":"AuthorizationFailed","message":"The client '\#(who.caller)' with object id '\#(who.objectId.text)' does not have authorization to perform action '\#(action)' over scope '\#(resourceId)' or the scope is invalid. If access was recently granted, please refresh your credentials."}}"#
+        } else {
+            status = "Succeeded"
+            subStatus = created ? "Created" : "OK"
+            httpCode = created ? 201 : 200
+            self.responseBody = responseBody
+        }
+    }
+
     enum Kind { case begin, end, health }
 
     /// Service Health incident details (§3.1 `properties`).
@@ -172,18 +188,7 @@ struct GeneratorActivityPlanner {
             event.submission = end + 600_000_000 + rng.int64(2_400_000_000)
             event.durationMs = durationMs
             event.serviceRequestId = rng.guid()
-            if failed {
-                let who = topology.admins[admin]
-                event.status = "Failed"
-                event.subStatus = "Forbidden"
-                event.httpCode = 403
-                event.statusMessage = #"{"error":{"code":"AuthorizationFailed","message":"The client '\#(who.caller)' with object id '\#(who.objectId.text)' does not have authorization to perform action '\#(operationName)' over scope '\#(resourceId)' or the scope is invalid. If access was recently granted, please refresh your credentials."}}"#
-            } else {
-                event.status = "Succeeded"
-                event.subStatus = created ? "Created" : "OK"
-                event.httpCode = created ? 201 : 200
-                event.responseBody = responseBody
-            }
+            event.setOutcome(failed: failed, by: topology.admins[admin], action: operationName, created: created, responseBody: responseBody)
             events.append(event)
         }
         appendHealth(to: &events, rng: &rng, tickStart: tickStart)

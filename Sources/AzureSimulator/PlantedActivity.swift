@@ -62,18 +62,7 @@ struct PlantedActivity {
         event.submission = end + PlantedTime.minute + rng.int64(3 * PlantedTime.minute)
         event.durationMs = durationMs
         event.serviceRequestId = rng.guid()
-        if failed {
-            let who = estate.admins[admin]
-            event.status = "Failed"
-            event.subStatus = "Forbidden"
-            event.httpCode = 403
-            event.statusMessage = #"{"error":{"code":"AuthorizationFailed","message":"The client '\#(who.caller)' with object id '\#(who.objectId.text)' does not have authorization to perform action '\#(name)' over scope '\#(event.resourceId)' or the scope is invalid. If access was recently granted, please refresh your credentials."}}"#
-        } else {
-            event.status = "Succeeded"
-            event.subStatus = created ? "Created" : "OK"
-            event.httpCode = created ? 201 : 200
-            event.responseBody = responseBody
-        }
+        event.setOutcome(failed: failed, by: estate.admins[admin], action: name, created: created, responseBody: responseBody)
         events.append(event)
         return event
     }
