@@ -82,13 +82,24 @@ public enum Timestamp {
 
     // MARK: - Formatting
 
-    /// `2026-11-23T04:05:06.123456Z` (the contract's cell format).
+    /// `2026-11-23T04:05:06.123456Z` (the contract's cell format). Written digit by digit into
+    /// a fixed 27-byte string: it runs for every exported row.
     public static func iso(_ us: Int64) -> String {
         let (days, rem) = floorDivMod(us, microsPerDay)
         let (y, m, d) = civilFromDays(days)
         let secs = rem / microsPerSecond
         let frac = rem % microsPerSecond
-        return pad(y, 4) + "-" + pad(m, 2) + "-" + pad(d, 2) + "T" + pad(secs / 3600, 2) + ":" + pad(secs / 60 % 60, 2) + ":" + pad(secs % 60, 2) + "." + pad(frac, 6) + "Z"
+        guard (0...9999).contains(y) else { return String(y) + "-" + pad(m, 2) + "-" + pad(d, 2) + "T00:00:00.000000Z" }
+        return String(unsafeUninitializedCapacity: 27) { b in
+            func put(_ v: Int64, _ at: Int, _ width: Int) {
+                var x = v
+                for k in stride(from: width - 1, through: 0, by: -1) { b[at + k] = UInt8(x % 10) + 0x30; x /= 10 }
+            }
+            put(y, 0, 4); b[4] = 0x2D; put(m, 5, 2); b[7] = 0x2D; put(d, 8, 2); b[10] = 0x54
+            put(secs / 3600, 11, 2); b[13] = 0x3A; put(secs / 60 % 60, 14, 2); b[16] = 0x3A; put(secs % 60, 17, 2)
+            b[19] = 0x2E; put(frac, 20, 6); b[26] = 0x5A
+            return 27
+        }
     }
 
     /// `2026-11-23T04:05:06Z` (seconds precision, for people).

@@ -14,15 +14,55 @@ public final class AtomicFile {
     public let directory: String
     public let finalName: String
     public let tempPath: String
-    private var fd: Int32
-    private var hasher = SHA256()
-    private var gzip: GzipWriter?
     /// Uncompressed bytes waiting for the compressor or the file (large writes are cheaper).
     private var pending: [UInt8] = []
     private static let chunk = 1 << 18
-    /// Bytes on disk so far.
-    public private(set) var bytes: Int64 = 0
+    /// Compression, hashing and disk writes run on their own thread, overlapping the query and
+    /// the encoding of the next rows; at most `inFlight` chunks wait, which bounds memory.
+    private let sink: Sink
+    private let queue = DispatchQueue(label: "aoai-audit.export.compress")
+    private let slots = DispatchSemaphore(value: 3)
+    /// Bytes on disk so far (complete after `finish`).
+    public var bytes: Int64 { sink.bytes }
     private var finished = false
+
+    /// The compressor, the file descriptor and the hash. `@unchecked Sendable`: touched only by
+    /// blocks on the serial `queue` (and by `AtomicFile` after `queue.sync`, which orders it).
+    private final class Sink: @unchecked Sendable {
+        let path: String
+        var fd: Int32
+        var hasher = SHA256()
+        var gzip: GzipWriter?
+        var bytes: Int64 = 0
+        var error: (any Error)?
+
+        init(path: String, fd: Int32) { self.path = path; self.fd = fd }
+
+        func writeToDisk(_ data: [UInt8]) throws {
+            hasher.update(data: data)
+            try data.withUnsafeBytes { (buf: UnsafeRawBufferPointer) throws in
+                var offset = 0
+                while offset < buf.count {
+                    let n = Foundation.write(fd, buf.baseAddress! + offset, buf.count - offset)
+                    if n < 0 {
+                        if errno == EINTR { continue }
+                        throw ExportError.io(path: path, message: String(cString: strerror(errno)))
+                    }
+                    offset += n
+                }
+            }
+            bytes += Int64(data.count)
+        }
+
+        func consume(_ data: [UInt8]) {
+            guard error == nil else { return }
+            do {
+                if let gzip { try gzip.write(data) } else { try writeToDisk(data) }
+            } catch {
+                self.error = error
+            }
+        }
+    }
 
     /// Creates the temp file (mode 0640, never an existing file).
     /// - Parameter gzipLevel: compress through gzip at this level, or write plain bytes when nil.
@@ -30,18 +70,21 @@ public final class AtomicFile {
         self.directory = directory
         self.finalName = finalName
         tempPath = (directory as NSString).appendingPathComponent(ExportNaming.tempName(for: finalName))
-        fd = open(tempPath, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o640)
+        let fd = open(tempPath, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o640)
         guard fd >= 0 else { throw .io(path: tempPath, message: String(cString: strerror(errno))) }
         fchmod(fd, 0o640)  // the umask may have taken bits away; exports are 0640 (contracts.md)
+        sink = Sink(path: tempPath, fd: fd)
         pending.reserveCapacity(Self.chunk + 4096)
         if let gzipLevel {
             // On failure deinit closes the descriptor and removes the temp file.
-            gzip = try GzipWriter(level: gzipLevel) { [unowned self] chunk in try self.writeToDisk(chunk) }
+            let s = sink
+            sink.gzip = try GzipWriter(level: gzipLevel) { chunk in try s.writeToDisk(chunk) }
         }
     }
 
     deinit {
-        if fd >= 0 { close(fd) }
+        queue.sync {}
+        if sink.fd >= 0 { close(sink.fd) }
         if !finished { unlink(tempPath) }
     }
 
@@ -51,36 +94,37 @@ public final class AtomicFile {
         if pending.count >= Self.chunk { try flushPending() }
     }
 
-    private func flushPending() throws {
-        guard !pending.isEmpty else { return }
-        if let gzip { try gzip.write(pending) } else { try writeToDisk(pending) }
-        pending.removeAll(keepingCapacity: true)
+    /// Appends a byte buffer (one bulk copy).
+    public func write(bytes data: [UInt8]) throws {
+        pending.append(contentsOf: data)
+        if pending.count >= Self.chunk { try flushPending() }
     }
 
-    private func writeToDisk(_ data: [UInt8]) throws {
-        hasher.update(data: data)
-        try data.withUnsafeBytes { (buf: UnsafeRawBufferPointer) throws in
-            var offset = 0
-            while offset < buf.count {
-                let n = Foundation.write(fd, buf.baseAddress! + offset, buf.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw ExportError.io(path: tempPath, message: String(cString: strerror(errno)))
-                }
-                offset += n
-            }
+    private func flushPending() throws {
+        guard !pending.isEmpty else { return }
+        if let e = queue.sync(execute: { sink.error }) { throw e }
+        slots.wait()
+        let data = pending
+        let s = sink, sem = slots
+        queue.async {
+            s.consume(data)
+            sem.signal()
         }
-        bytes += Int64(data.count)
+        pending.removeAll(keepingCapacity: true)
     }
 
     /// Flushes the compressor and fsyncs the file; returns the SHA-256 (lower-case hex) of the bytes on disk.
     public func finish() throws -> String {
         try flushPending()
-        if let gzip { try gzip.finish() }
-        guard fsync(fd) == 0 else { throw ExportError.io(path: tempPath, message: "fsync: " + String(cString: strerror(errno))) }
-        close(fd)
-        fd = -1
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        let s = sink
+        try queue.sync {
+            if let e = s.error { throw e }
+            if let gzip = s.gzip { try gzip.finish() }
+        }
+        guard fsync(sink.fd) == 0 else { throw ExportError.io(path: tempPath, message: "fsync: " + String(cString: strerror(errno))) }
+        close(sink.fd)
+        sink.fd = -1
+        return sink.hasher.finalize().map { String(format: "%02x", $0) }.joined()
     }
 
     /// Gives the finished file its final name without replacing anything, then fsyncs the folder.
@@ -107,7 +151,8 @@ public final class AtomicFile {
 
     /// Removes the temp file (an empty or failed export).
     public func discard() {
-        if fd >= 0 { close(fd); fd = -1 }
+        queue.sync {}
+        if sink.fd >= 0 { close(sink.fd); sink.fd = -1 }
         unlink(tempPath)
         finished = true
     }

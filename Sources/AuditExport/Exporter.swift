@@ -109,9 +109,10 @@ public final class Exporter {
         let columns = statement.columnNames
         guard columns.first == "time" else { throw ExportError.badDataset(name: ds.name, message: "the first column must be `time`") }
         let encoder = RowEncoder(format: options.format, columns: columns)
-        var buffer = encoder.header
+        var buffer = Array(encoder.header.utf8)
+        buffer.reserveCapacity(1 << 17)
         var rows: Int64 = 0, late: Int64 = 0
-        var minTime: String?, maxTime: String?
+        var minTime: [UInt8]?, maxTime: [UInt8]?
         for pass in passes {
             statement.reset()
             let values: [String: Int64] = ["from": pass.fromUs, "to": pass.toUs, "seq_from": pass.seqFrom, "seq_to": pass.seqTo]
@@ -120,15 +121,17 @@ public final class Exporter {
                 try statement.bind(.integer(v), at: Int32(i + 1))
             }
             while try statement.step() {
-                if let t = statement.text(at: 0) {
-                    if minTime == nil || t < minTime! { minTime = t }
-                    if maxTime == nil || t > maxTime! { maxTime = t }
+                statement.withTextBytes(at: 0) { t in
+                    guard !t.isEmpty else { return }
+                    // ISO times in one fixed format compare as bytes.
+                    if let m = minTime { if t.lexicographicallyPrecedes(m) { minTime = Array(t) } } else { minTime = Array(t) }
+                    if let m = maxTime { if m.lexicographicallyPrecedes(t) { maxTime = Array(t) } } else { maxTime = Array(t) }
                 }
                 encoder.encode(statement, into: &buffer)
                 rows += 1
                 if pass.late { late += 1 }
-                if buffer.utf8.count >= 1 << 16 {
-                    try file.write(buffer.utf8)
+                if buffer.count >= 1 << 16 {
+                    try file.write(bytes: buffer)
                     buffer.removeAll(keepingCapacity: true)
                 }
             }
@@ -139,11 +142,11 @@ public final class Exporter {
             if let newMark { try advance(ds, from: previousText, to: newMark) }
             return
         }
-        try file.write(buffer.utf8)
+        try file.write(bytes: buffer)
         let sha = try file.finish()
         let manifest = ExportManifest(
             dataset: ds.name, datasetSchemaVersion: ds.schemaVersion, file: name, format: options.format, compression: options.compression,
-            columns: columns, rows: rows, bytes: file.bytes, sha256: sha, minEventTime: minTime, maxEventTime: maxTime, lateRows: late,
+            columns: columns, rows: rows, bytes: file.bytes, sha256: sha, minEventTime: minTime.map { String(decoding: $0, as: UTF8.self) }, maxEventTime: maxTime.map { String(decoding: $0, as: UTF8.self) }, lateRows: late,
             windowFromUs: outcome.windowFromUs, windowToUs: outcome.windowToUs,
             watermarkFrom: previousText.flatMap(ExportWatermark.init(text:)), watermarkTo: newMark,
             toolVersion: options.toolVersion, createdUs: options.nowUs)

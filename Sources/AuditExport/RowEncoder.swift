@@ -29,6 +29,71 @@ public struct RowEncoder {
         format == .csv ? CSV.line(columns) : ""
     }
 
+    /// Appends the current row of `statement` to `out` as bytes. The CSV path reads SQLite's
+    /// own buffers and copies each cell once (the export's hot loop: millions of rows).
+    public func encode(_ statement: Statement, into out: inout [UInt8]) {
+        guard format == .csv else {
+            var s = ""
+            encode(statement, into: &s)
+            out.append(contentsOf: s.utf8)
+            return
+        }
+        for i in 0..<columns.count {
+            if i > 0 { out.append(0x2C) }
+            switch statement.columnType(at: i) {
+            case .null: break
+            case .integer: Self.appendInteger(statement.int64(at: i), to: &out)
+            case .real: out.append(contentsOf: SQLValue.real(statement.double(at: i)).displayText.utf8)
+            case .text: statement.withTextBytes(at: i) { Self.appendCell($0, to: &out) }
+            case .blob: out.append(contentsOf: "<blob>".utf8)
+            }
+        }
+        out.append(0x0D)
+        out.append(0x0A)
+    }
+
+    /// Decimal digits of `v`.
+    @inline(__always) static func appendInteger(_ v: Int64, to out: inout [UInt8]) {
+        if v == 0 { out.append(0x30); return }
+        var x = v.magnitude
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var n = 0
+        withUnsafeMutableBytes(of: &digits) { d in
+            while x > 0 { d[n] = UInt8(x % 10) + 0x30; x /= 10; n += 1 }
+            if v < 0 { out.append(0x2D) }
+            while n > 0 { n -= 1; out.append(d[n]) }
+        }
+    }
+
+    /// One CSV cell from UTF-8 bytes, with the same rules as `CSV.cell`: a formula-looking
+    /// text (leading `=`, `+`, `-`, `@`, tab, CR) that is not a number gets a leading `'`;
+    /// a cell holding `,` `"` CR or LF is quoted with quotes doubled.
+    @inline(__always) static func appendCell(_ b: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+        guard let first = b.first else { return }
+        let formula = (first == 0x3D || first == 0x2B || first == 0x2D || first == 0x40 || first == 0x09 || first == 0x0D) && !looksNumeric(b)
+        var needsQuotes = false
+        for c in b where c == 0x2C || c == 0x22 || c == 0x0A || c == 0x0D { needsQuotes = true; break }
+        if !needsQuotes {
+            if formula { out.append(0x27) }
+            out.append(contentsOf: b)
+            return
+        }
+        out.append(0x22)
+        if formula { out.append(0x27) }
+        for c in b {
+            if c == 0x22 { out.append(0x22) }
+            out.append(c)
+        }
+        out.append(0x22)
+    }
+
+    /// True for text that `Double(_:)` would accept as a plain decimal number.
+    static func looksNumeric(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard b.count <= 64 else { return false }
+        return Double(String(decoding: b, as: UTF8.self)) != nil
+    }
+
     /// Appends the current row of `statement` to `out`.
     public func encode(_ statement: Statement, into out: inout String) {
         switch format {
