@@ -154,18 +154,18 @@ public struct Correlator {
                      fleetID: nil, sampleCorrelationIDs: samples, region: span?[3].text)
     }
 
-    /// Bursts on different resources that start within the fleet window share a fleet id.
+    /// Bursts on different resources that start within the fleet window with the same
+    /// dominant status (a 403 wave and a 401 wave are different events) share a fleet id.
     func assignFleets(_ bursts: inout [Burst]) {
-        var i = 0
-        while i < bursts.count {
-            var j = i + 1
-            while j < bursts.count && bursts[j].startUs - bursts[i].startUs <= options.fleetWindowUs { j += 1 }
-            let resources = Set(bursts[i..<j].map(\.resourceID))
-            if resources.count >= 2 {
-                let id = "fleet-" + Timestamp.basic(bursts[i].startUs)
-                for k in i..<j where bursts[k].fleetID == nil { bursts[k].fleetID = id }
+        func dominant(_ b: Burst) -> Int { b.statusCodes.max { $0.value < $1.value }?.key ?? 401 }
+        for i in bursts.indices where bursts[i].fleetID == nil {
+            let members = bursts.indices.filter { j in
+                j >= i && bursts[j].fleetID == nil && bursts[j].startUs - bursts[i].startUs <= options.fleetWindowUs
+                    && dominant(bursts[j]) == dominant(bursts[i])
             }
-            i = j > i + 1 && resources.count >= 2 ? j : i + 1
+            guard Set(members.map { bursts[$0].resourceID }).count >= 2 else { continue }
+            let id = "fleet-" + Timestamp.basic(bursts[i].startUs)
+            for k in members { bursts[k].fleetID = id }
         }
     }
 }
