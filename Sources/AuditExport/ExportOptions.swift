@@ -10,6 +10,10 @@ public struct ExportOptions {
     /// moves no watermark. Nil: incremental, from each dataset's watermark.
     public var windowFromUs: Int64?
     public var windowToUs: Int64?
+    /// Only rows of this resource (ARM id or account name); needs an explicit window, moves no
+    /// watermark, and the file is named `<dataset>-<account>_<from>_<to>…` so a SIEM never takes
+    /// it for the whole dataset.
+    public var resource: String?
     public var format: ExportFormat = .csv
     public var compression: ExportCompression = .gzip
     public var gzipLevel: Int32 = 6

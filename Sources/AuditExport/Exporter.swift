@@ -35,6 +35,9 @@ public final class Exporter {
         let datasets = try catalog.select(options.datasets)
         if let f = options.windowFromUs, let t = options.windowToUs, f >= t { throw ExportError.badWindow(message: "--since must be before --until") }
         if (options.windowFromUs == nil) != (options.windowToUs == nil) { throw ExportError.badWindow(message: "give both --since and --until, or neither") }
+        if options.resource != nil && options.windowFromUs == nil {
+            throw ExportError.badWindow(message: "--resource exports an explicit window: give --since and --until too (it never moves the watermark)")
+        }
         do {
             try FileManager.default.createDirectory(atPath: options.directory, withIntermediateDirectories: true)
         } catch {
@@ -102,10 +105,26 @@ public final class Exporter {
             outcome.windowToUs = to
         }
 
-        let name = ExportNaming.freeDataFileName(in: options.directory, dataset: ds.name, fromUs: outcome.windowFromUs, toUs: outcome.windowToUs,
+        var sql = ds.sql
+        var fileDataset = ds.name
+        var resourceText: String?
+        if let r = options.resource {
+            // Filter by resource around the dataset's own query (its columns and order stay).
+            let probe = try conn.prepare(ds.sql, cached: false)
+            guard probe.columnNames.contains("resource_id") else {
+                throw ExportError.badDataset(name: ds.name, message: "has no resource_id column, so --resource does not apply")
+            }
+            var inner = ds.sql.trimmingSpaces
+            while inner.hasSuffix(";") { inner.removeLast() }
+            sql = "SELECT * FROM (\n\(inner)\n) WHERE resource_id = :resource OR resource_id LIKE '%/' || :resource ORDER BY time"
+            let canonical = r.contains("/") ? ResourceID.canonical(r) : r.asciiLowercased
+            resourceText = canonical
+            fileDataset = ds.name + "-" + ResourceID(canonical).shortName.filter { $0.isLetter || $0.isNumber || $0 == "-" }
+        }
+        let name = ExportNaming.freeDataFileName(in: options.directory, dataset: fileDataset, fromUs: outcome.windowFromUs, toUs: outcome.windowToUs,
                                                  format: options.format, compression: options.compression)
         let file = try AtomicFile(directory: options.directory, finalName: name, gzipLevel: options.compression == .gzip ? options.gzipLevel : nil)
-        let statement = try conn.prepare(ds.sql, cached: false)
+        let statement = try conn.prepare(sql, cached: false)
         let columns = statement.columnNames
         guard columns.first == "time" else { throw ExportError.badDataset(name: ds.name, message: "the first column must be `time`") }
         let encoder = RowEncoder(format: options.format, columns: columns)
@@ -117,6 +136,7 @@ public final class Exporter {
             statement.reset()
             let values: [String: Int64] = ["from": pass.fromUs, "to": pass.toUs, "seq_from": pass.seqFrom, "seq_to": pass.seqTo]
             for (i, p) in statement.parameterNames.enumerated() {
+                if p == ":resource", let resourceText { try statement.bind(.text(resourceText), at: Int32(i + 1)); continue }
                 guard let p, let v = values[String(p.dropFirst())] else { throw ExportError.badDataset(name: ds.name, message: "unknown parameter \(p ?? "?")") }
                 try statement.bind(.integer(v), at: Int32(i + 1))
             }

@@ -100,3 +100,33 @@ print(json.dumps(out))
         #expect(total("request_rollup") > 10_000)
     }
 }
+
+@Suite(.serialized) struct ExportResourceCLITests {
+    @Test func resourceFilterExportsOnlyThatResourceUnderItsOwnNameAndMovesNoWatermark() throws {
+        let cli = CLI()
+        var lines = (0..<6).map { Samples.request($0, status: 401) }
+        lines += (6..<10).map { Samples.request($0, status: 401).replacingOccurrences(of: "AOAI-PROD-EUS", with: "AOAI-OTHER") }
+        let p = try cli.write(lines.joined(separator: "\n"), "PT1H.json")
+        #expect(try cli.run(["import", p]).status == 0)
+        let out = cli.dir.appendingPathComponent("out").path
+        let r = try cli.run(["export", "--dataset", "request_failures", "--resource", "aoai-other", "--since", "2024-05-29", "--until", "2024-05-30", "--out", out, "--compress", "none"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let files = try FileManager.default.contentsOfDirectory(atPath: out).filter { $0.hasSuffix(".csv") }
+        #expect(files == ["request_failures-aoai-other_20240529T000000Z_20240530T000000Z.csv"])
+        let text = try String(contentsOfFile: out + "/" + (files.first ?? ""), encoding: .utf8)
+        #expect(text.split(separator: "\r\n").count == 1 + 4)
+        #expect(!text.contains("aoai-prod-eus"))
+        // The watermark did not move: the incremental export still carries every row.
+        let out2 = cli.dir.appendingPathComponent("out2").path
+        #expect(try cli.run(["export", "--dataset", "request_failures", "--out", out2, "--compress", "none"]).status == 0)
+        let all = try FileManager.default.contentsOfDirectory(atPath: out2).filter { $0.hasSuffix(".csv") }
+        #expect(all.count == 1)
+        let allText = try String(contentsOfFile: out2 + "/" + (all.first ?? ""), encoding: .utf8)
+        #expect(allText.split(separator: "\r\n").count == 1 + 10)
+        let noWindow = try cli.run(["export", "--resource", "aoai-other", "--out", out])
+        #expect(noWindow.status == 64)
+        let wrongDataset = try cli.run(["export", "--dataset", "vendor_incidents", "--resource", "aoai-other", "--since", "2024-05-29", "--until", "2024-05-30", "--out", out])
+        #expect((wrongDataset.stdout + wrongDataset.stderr).contains("no resource_id column"))
+        #expect(wrongDataset.status == 1)
+    }
+}

@@ -55,7 +55,11 @@ struct Export: ParsableCommand {
     @Option(help: ArgumentHelp("Remove published files (and manifests) whose window ended longer ago than this, e.g. 90d (default: config exports.keep).", valueName: "duration"))
     var keep: String?
 
+    @Option(help: ArgumentHelp("Only rows of this resource (ARM id or account name); needs --since and --until and moves no watermark.", valueName: "R"))
+    var resource: String?
+
     func validate() throws {
+        if resource != nil && since == nil { throw ValidationError("--resource needs --since and --until (an explicit window)") }
         guard (1...9).contains(gzipLevel) else { throw ValidationError("--gzip-level must be 1–9") }
         if (since == nil) != (until == nil) { throw ValidationError("give both --since and --until, or neither (incremental)") }
     }
@@ -72,6 +76,7 @@ struct Export: ParsableCommand {
             let now = TimeArgument.nowMicros()
             var options = ExportOptions(directory: out ?? exportConfig.dir ?? "exports-out")
             options.datasets = datasets
+            options.resource = resource
             options.nowUs = now
             options.toolVersion = AOAIAudit.configuration.version
             options.gzipLevel = gzipLevel
