@@ -7,7 +7,9 @@
 -- settle: 5m
 -- params: :from, :to (event time window, µs), :seq_from, :seq_to (insertion sequence window).
 -- caller is the Entra object id, else the (masked) caller IP; extra is JSON text.
-SELECT iso_time(time_us) AS time, resource_id, status, operation, deployment, model, model_version, caller,
+-- The first column is the event time as integer UTC microseconds; the exporter writes it as
+-- ISO 8601 (`2026-11-23T04:05:06.123456Z`) without a per-row SQL function call.
+SELECT time_us AS time, resource_id, status, operation, deployment, model, model_version, caller,
        object_id, caller_ip, api_version, correlation_id, duration_ms, request_length, response_length,
        stream_type, region, category, extra, source
 FROM request_failures_v

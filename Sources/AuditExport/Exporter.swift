@@ -132,6 +132,7 @@ public final class Exporter {
         buffer.reserveCapacity(1 << 17)
         var rows: Int64 = 0, late: Int64 = 0
         var minTime: [UInt8]?, maxTime: [UInt8]?
+        var minUs: Int64?, maxUs: Int64?
         for pass in passes {
             statement.reset()
             let values: [String: Int64] = ["from": pass.fromUs, "to": pass.toUs, "seq_from": pass.seqFrom, "seq_to": pass.seqTo]
@@ -141,11 +142,17 @@ public final class Exporter {
                 try statement.bind(.integer(v), at: Int32(i + 1))
             }
             while try statement.step() {
-                statement.withTextBytes(at: 0) { t in
-                    guard !t.isEmpty else { return }
-                    // ISO times in one fixed format compare as bytes.
-                    if let m = minTime { if t.lexicographicallyPrecedes(m) { minTime = Array(t) } } else { minTime = Array(t) }
-                    if let m = maxTime { if m.lexicographicallyPrecedes(t) { maxTime = Array(t) } } else { maxTime = Array(t) }
+                if statement.columnType(at: 0) == .integer {
+                    let t = statement.int64(at: 0)
+                    minUs = min(minUs ?? t, t)
+                    maxUs = max(maxUs ?? t, t)
+                } else {
+                    statement.withTextBytes(at: 0) { t in
+                        guard !t.isEmpty else { return }
+                        // ISO times in one fixed format compare as bytes.
+                        if let m = minTime { if t.lexicographicallyPrecedes(m) { minTime = Array(t) } } else { minTime = Array(t) }
+                        if let m = maxTime { if m.lexicographicallyPrecedes(t) { maxTime = Array(t) } } else { maxTime = Array(t) }
+                    }
                 }
                 encoder.encode(statement, into: &buffer)
                 rows += 1
@@ -166,7 +173,8 @@ public final class Exporter {
         let sha = try file.finish()
         let manifest = ExportManifest(
             dataset: ds.name, datasetSchemaVersion: ds.schemaVersion, file: name, format: options.format, compression: options.compression,
-            columns: columns, rows: rows, bytes: file.bytes, sha256: sha, minEventTime: minTime.map { String(decoding: $0, as: UTF8.self) }, maxEventTime: maxTime.map { String(decoding: $0, as: UTF8.self) }, lateRows: late,
+            columns: columns, rows: rows, bytes: file.bytes, sha256: sha, minEventTime: minUs.map(Timestamp.iso) ?? minTime.map { String(decoding: $0, as: UTF8.self) },
+            maxEventTime: maxUs.map(Timestamp.iso) ?? maxTime.map { String(decoding: $0, as: UTF8.self) }, lateRows: late,
             windowFromUs: outcome.windowFromUs, windowToUs: outcome.windowToUs,
             watermarkFrom: previousText.flatMap(ExportWatermark.init(text:)), watermarkTo: newMark,
             toolVersion: options.toolVersion, createdUs: options.nowUs)

@@ -42,6 +42,7 @@ public struct RowEncoder {
             if i > 0 { out.append(0x2C) }
             switch statement.columnType(at: i) {
             case .null: break
+            case .integer where i == 0: Self.appendISO(statement.int64(at: 0), to: &out)
             case .integer: Self.appendInteger(statement.int64(at: i), to: &out)
             case .real: out.append(contentsOf: SQLValue.real(statement.double(at: i)).displayText.utf8)
             case .text: statement.withTextBytes(at: i) { Self.appendCell($0, to: &out) }
@@ -50,6 +51,11 @@ public struct RowEncoder {
         }
         out.append(0x0D)
         out.append(0x0A)
+    }
+
+    /// The `time` column (integer UTC microseconds) as `2026-11-23T04:05:06.123456Z`.
+    @inline(__always) static func appendISO(_ us: Int64, to out: inout [UInt8]) {
+        out.append(contentsOf: Timestamp.iso(us).utf8)
     }
 
     /// Decimal digits of `v`.
@@ -116,6 +122,7 @@ public struct RowEncoder {
                 out += keys[i]
                 switch statement.value(at: i) {
                 case .null: out += "null"
+                case .integer(let v) where i == 0: JSONValue.writeString(Timestamp.iso(v), to: &out)
                 case .integer(let v): out += String(v)
                 case .real(let d): out += d.isFinite ? String(d) : "null"
                 case .text(let s): JSONValue.writeString(s, to: &out)
