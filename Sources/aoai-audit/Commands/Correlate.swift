@@ -8,11 +8,11 @@ struct Correlate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Find every 401/403 burst and name the change that caused it, with evidence.",
         discussion: """
-            Bursts are found per resource and caller against each caller's own baseline (a steady
-            trickle of 401s is not a burst). Each burst's candidate causes — key rotations, local-auth
-            toggles, role assignment removals, network rules, Key Vault secret versions, SDK and
-            api-version bumps, vendor incidents, manual marks — are scored by timing, scope and which
-            callers failed, and the best one is explained with its evidence ids. Results are stored
+            Bursts are found per resource and caller against each caller's own baseline (a steady \
+            trickle of 401s is not a burst). Each burst's candidate causes — key rotations, local-auth \
+            toggles, role assignment removals, network rules, Key Vault secret versions, SDK and \
+            api-version bumps, vendor incidents, manual marks — are scored by timing, scope and which \
+            callers failed, and the best one is explained with its evidence ids. Results are stored \
             (tables bursts and findings) replacing an earlier run over the same window.
 
             Examples:

@@ -11,13 +11,13 @@ struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write datasets to files a SIEM picks up: gzip CSV (or NDJSON) with manifests, exactly once.",
         discussion: """
-            Datasets: \(((try? ExportCatalog())?.names ?? []).joined(separator: ", ")).
-            Without --since/--until each dataset exports what is new since its last export (its
-            watermark): rows with event time up to a few minutes ago (request_rollup: 3 hours),
-            plus rows loaded since with an older event time. An explicit window exports exactly
-            that window and moves no watermark. Files are named
-            <dataset>_<fromUTC>_<toUTC>.csv.gz (_r2, _r3… when the name exists), are never
-            appended to or overwritten, and each gets <file>.manifest.json (rows, bytes, SHA-256,
+            Datasets: \(((try? ExportCatalog())?.names ?? []).joined(separator: ", ")). \
+            Without --since/--until each dataset exports what is new since its last export (its \
+            watermark): rows with event time up to a few minutes ago (request_rollup: 3 hours), \
+            plus rows loaded since with an older event time. An explicit window exports exactly \
+            that window and moves no watermark. Files are named \
+            <dataset>_<fromUTC>_<toUTC>.csv.gz (_r2, _r3… when the name exists), are never \
+            appended to or overwritten, and each gets <file>.manifest.json (rows, bytes, SHA-256, \
             columns, min/max event time, watermark). An empty window writes no file.
 
             Examples:

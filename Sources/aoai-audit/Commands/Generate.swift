@@ -7,13 +7,13 @@ struct Generate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write a synthetic Azure OpenAI estate's logs (for demos, tests and benchmarks).",
         discussion: """
-            Deterministic: the same options give byte-identical files. Writes Azure OpenAI
-            RequestResponse records as diagnostic-settings PT1H.json blobs, and Activity Log events in
+            Deterministic: the same options give byte-identical files. Writes Azure OpenAI \
+            RequestResponse records as diagnostic-settings PT1H.json blobs, and Activity Log events in \
             both the REST page shape and the export shape.
 
             With --planted, writes instead a scenario in the layout of shared/fixtures/scenario-1:
-            --hours of traffic with planted 401/403 bursts (key rotation, local auth disabled, role
-            assignment removed, SDK bump, vendor incident, unexplained), decoys, git repositories of
+            --hours of traffic with planted 401/403 bursts (key rotation, local auth disabled, role \
+            assignment removed, SDK bump, vendor incident, unexplained), decoys, git repositories of \
             the apps, status feeds, and truth.json naming each burst's cause and evidence ids.
 
             Example:

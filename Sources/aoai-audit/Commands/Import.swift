@@ -10,10 +10,10 @@ struct Import: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Load exported logs, feeds and git repositories from files or folders.",
         discussion: """
-            Formats are detected per file and per record: Activity Log REST pages, bare arrays, export
-            JSON lines and Event Hub {"records":[…]} bodies; Azure OpenAI diagnostic logs; Log Analytics
-            query results; Key Vault AuditEvent records; RSS/Atom/Statuspage status feeds; git repositories
-            (lockfile history). .gz files are read transparently. Loading the same data again changes
+            Formats are detected per file and per record: Activity Log REST pages, bare arrays, export \
+            JSON lines and Event Hub {"records":[…]} bodies; Azure OpenAI diagnostic logs; Log Analytics \
+            query results; Key Vault AuditEvent records; RSS/Atom/Statuspage status feeds; git repositories \
+            (lockfile history). .gz files are read transparently. Loading the same data again changes \
             nothing. Malformed records are quarantined with file:line and reason; the rest loads.
 
             Examples:

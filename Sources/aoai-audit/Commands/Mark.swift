@@ -8,7 +8,7 @@ struct Mark: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Record a change the logs cannot see (a deploy, an SDK bump, a config change).",
         discussion: """
-            Correlation weighs marks as `manual_change` candidates for bursts that follow them on the
+            Correlation weighs marks as `manual_change` candidates for bursts that follow them on the \
             same resource (or any resource when none is given).
 
             Examples:

@@ -7,8 +7,8 @@ struct Query: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a named query or ad-hoc SQL on a read-only connection.",
         discussion: """
-            Named queries live in queries/*.sql (built in) and in the folders of `queries_dirs`
-            (config) or --queries-dir; a user query with a built-in's name shadows it. Times in the
+            Named queries live in queries/*.sql (built in) and in the folders of `queries_dirs` \
+            (config) or --queries-dir; a user query with a built-in's name shadows it. Times in the \
             tables are integer UTC microseconds; iso_time(us) and iso_minute(us) format them.
 
             Examples:

@@ -9,7 +9,7 @@ struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "The cron run: collect, correlate, then the exports that are due, under a lock.",
         discussion: """
-            Steps, in order, each reported on one line (a failing step is reported and the next
+            Steps, in order, each reported on one line (a failing step is reported and the next \
             ones still run):
               collect    sources from the config (skipped: collectors arrive in a later release)
               correlate  over --since (default 7d) until now; results stored
@@ -17,7 +17,7 @@ struct Run: ParsableCommand {
                          exported since 00:00Z today) or weekly (nothing since the last
                          exports.weekday 00:00Z, default monday); --force-exports exports anyway
               prune      removes published files older than config exports.keep
-            Takes an exclusive lock on <database>.lock; a second run at the same time exits 4
+            Takes an exclusive lock on <database>.lock; a second run at the same time exits 4 \
             at once. The run is recorded in the runs table (command 'run').
 
             Examples:
@@ -26,8 +26,8 @@ struct Run: ParsableCommand {
               aoai-audit run --log-format json             # one JSON object per step
               aoai-audit run --force-exports --fail-on-new-bursts
 
-            Exit: 0 done; 3 a step failed or had losses (named); 4 another run holds the lock;
-            10 with --fail-on-new-bursts when correlate found new bursts (and nothing failed);
+            Exit: 0 done; 3 a step failed or had losses (named); 4 another run holds the lock; \
+            10 with --fail-on-new-bursts when correlate found new bursts (and nothing failed); \
             1 nothing could run (config or database unusable).
             """
     )

@@ -7,8 +7,8 @@ struct Schedule: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print or install the crontab entry (and systemd timer) for `aoai-audit run`.",
         discussion: """
-            The entry runs `<this binary> run --quiet --config <config> --db <database>` with
-            absolute paths, weekly on Monday 06:00 UTC, or as config exports.schedule
+            The entry runs `<this binary> run --quiet --config <config> --db <database>` with \
+            absolute paths, weekly on Monday 06:00 UTC, or as config exports.schedule \
             (weekly|daily) and exports.weekday say.
 
             Examples:

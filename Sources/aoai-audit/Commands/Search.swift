@@ -7,7 +7,7 @@ struct Search: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Full-text search over events, failures, changes and incidents, newest first.",
         discussion: """
-            Every word must match (quotes, hyphens, colons and GUIDs are taken literally); end a word
+            Every word must match (quotes, hyphens, colons and GUIDs are taken literally); end a word \
             with * for a prefix match. Matches are [bracketed] in the snippet.
 
             Examples:
