@@ -44,6 +44,13 @@ public struct ResourceID: Sendable, Equatable {
         return s
     }
 
+    /// A resource as users give it (`--resource`, a query parameter): an ARM id, made
+    /// canonical, or an account name, lower-cased. Matched against stored ids as
+    /// `id = R OR id LIKE '%/' || R`.
+    public static func argument(_ text: String) -> String {
+        text.contains("/") ? canonical(text) : text.trimmingSpaces.asciiLowercased
+    }
+
     /// The account name of an ARM id, or the last path segment.
     public var shortName: String { name ?? canonical.split(separator: "/").last.map(String.init) ?? canonical }
 }

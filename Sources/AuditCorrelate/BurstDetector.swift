@@ -39,7 +39,7 @@ struct BurstDetector {
         var binds: [SQLValue] = [.integer(base), .integer(base + Int64(count) * Timestamp.microsPerMinute)]
         if let r = options.resource {
             sql += " AND resource IN (SELECT id FROM dims WHERE kind = 'resource' AND (value = ?3 OR value LIKE '%/' || ?3))"
-            binds.append(.text(r.contains("/") ? ResourceID.canonical(r) : r.asciiLowercased))
+            binds.append(.text(ResourceID.argument(r)))
         }
         let s = try db.connection.prepare(sql, cached: false)
         try s.bind(binds)

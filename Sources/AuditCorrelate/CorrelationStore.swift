@@ -12,7 +12,7 @@ extension CorrelationReport {
             var binds: [SQLValue] = [.integer(sinceUs), .integer(untilUs)]
             if let r = resource {
                 condition += " AND (resource_id = ?3 OR resource_id LIKE '%/' || ?3)"
-                binds.append(.text(r.contains("/") ? ResourceID.canonical(r) : r.asciiLowercased))
+                binds.append(.text(ResourceID.argument(r)))
             }
             try c.run("DELETE FROM findings WHERE burst_id IN (SELECT id FROM bursts WHERE \(condition))", binds)
             try c.run("DELETE FROM bursts WHERE \(condition)", binds)

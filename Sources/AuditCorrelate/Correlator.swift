@@ -26,14 +26,14 @@ public struct Correlator {
 
         // Segments per caller, then bursts per resource.
         var segmentsByResource: [Int64: [(BurstDetector.Segment, Int)]] = [:]  // (segment, series index)
+        // A caller with too little traffic for a baseline of its own borrows its resource's.
+        let own = series.map(BurstDetector.baselineRatio)
         var resourceFallback: [Int64: Double] = [:]
-        for s in series {
-            if let b = BurstDetector.baselineRatio(s) { resourceFallback[s.resource] = max(resourceFallback[s.resource] ?? 0, b) }
+        for (s, b) in zip(series, own) {
+            if let b { resourceFallback[s.resource] = max(resourceFallback[s.resource] ?? 0, b) }
         }
-        var baselines: [Double] = []
         for (i, s) in series.enumerated() {
-            let b = BurstDetector.baselineRatio(s) ?? min(resourceFallback[s.resource] ?? 0.005, 0.05)
-            baselines.append(b)
+            let b = own[i] ?? min(resourceFallback[s.resource] ?? 0.005, 0.05)
             for var seg in detector.segments(s, baseline: b) {
                 seg.first = BurstDetector.onset(s, seg, baseline: b)
                 segmentsByResource[s.resource, default: []].append((seg, i))

@@ -27,14 +27,18 @@ public final class AtomicFile {
     private var finished = false
 
     /// The compressor, the file descriptor and the hash. `@unchecked Sendable`: touched only by
-    /// blocks on the serial `queue` (and by `AtomicFile` after `queue.sync`, which orders it).
+    /// blocks on the serial `queue` (and by `AtomicFile` after `queue.sync`, which orders it),
+    /// except `error`, which is behind a lock.
     private final class Sink: @unchecked Sendable {
         let path: String
         var fd: Int32
         var hasher = SHA256()
         var gzip: GzipWriter?
         var bytes: Int64 = 0
-        var error: (any Error)?
+        /// The first write error; set on the queue, read from the producer under `lock`.
+        private var failure: (any Error)?
+        private let lock = NSLock()
+        var error: (any Error)? { lock.lock(); defer { lock.unlock() }; return failure }
 
         init(path: String, fd: Int32) { self.path = path; self.fd = fd }
 
@@ -59,7 +63,7 @@ public final class AtomicFile {
             do {
                 if let gzip { try gzip.write(data) } else { try writeToDisk(data) }
             } catch {
-                self.error = error
+                lock.lock(); failure = error; lock.unlock()
             }
         }
     }
@@ -102,7 +106,7 @@ public final class AtomicFile {
 
     private func flushPending() throws {
         guard !pending.isEmpty else { return }
-        if let e = queue.sync(execute: { sink.error }) { throw e }
+        if let e = sink.error { throw e }
         slots.wait()
         let data = pending
         let s = sink, sem = slots

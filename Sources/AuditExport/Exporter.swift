@@ -44,7 +44,6 @@ public final class Exporter {
             throw ExportError.io(path: options.directory, message: "cannot create the folder")
         }
         ExportPruner.sweepTemporaryFiles(in: options.directory)
-        try db.registerSQLFunctions()
         let runID = try db.beginRun(command: "export")
         var outcomes: [DatasetOutcome] = []
         for ds in datasets {
@@ -117,7 +116,7 @@ public final class Exporter {
             var inner = ds.sql.trimmingSpaces
             while inner.hasSuffix(";") { inner.removeLast() }
             sql = "SELECT * FROM (\n\(inner)\n) WHERE resource_id = :resource OR resource_id LIKE '%/' || :resource ORDER BY time"
-            let canonical = r.contains("/") ? ResourceID.canonical(r) : r.asciiLowercased
+            let canonical = ResourceID.argument(r)
             resourceText = canonical
             fileDataset = ds.name + "-" + ResourceID(canonical).shortName.filter { $0.isLetter || $0.isNumber || $0 == "-" }
         }

@@ -58,18 +58,9 @@ public struct RowEncoder {
         out.append(contentsOf: Timestamp.iso(us).utf8)
     }
 
-    /// Decimal digits of `v`.
+    /// Decimal digits of `v` (a small string: no allocation).
     @inline(__always) static func appendInteger(_ v: Int64, to out: inout [UInt8]) {
-        if v == 0 { out.append(0x30); return }
-        var x = v.magnitude
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var n = 0
-        withUnsafeMutableBytes(of: &digits) { d in
-            while x > 0 { d[n] = UInt8(x % 10) + 0x30; x /= 10; n += 1 }
-            if v < 0 { out.append(0x2D) }
-            while n > 0 { n -= 1; out.append(d[n]) }
-        }
+        out.append(contentsOf: String(v).utf8)
     }
 
     /// One CSV cell from UTF-8 bytes, with the same rules as `CSV.cell`: a formula-looking

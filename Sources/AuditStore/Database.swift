@@ -38,6 +38,8 @@ public final class Database {
         }
         guard Connection.hasFTS5 else { throw .fts5Unavailable }
         connection = try Connection(path: path, readOnly: readOnly)
+        // iso_time()/iso_minute() for named queries, ad-hoc SQL and export datasets.
+        try connection.registerFunctions()
         try checkOwnership()
         if readOnly {
             try connection.execute("PRAGMA query_only = ON; PRAGMA temp_store = MEMORY;")

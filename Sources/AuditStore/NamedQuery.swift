@@ -71,7 +71,7 @@ public struct NamedQuery: Sendable, Equatable {
                 guard let v = Int64(raw) else { throw .badParameter(name: p.name, message: "'\(raw)' is not an integer") }
                 out[p.name] = .integer(v)
             case "resource":
-                out[p.name] = .text(raw.contains("/") ? ResourceID.canonical(raw) : raw.asciiLowercased)
+                out[p.name] = .text(ResourceID.argument(raw))
             default:
                 out[p.name] = .text(raw)
             }

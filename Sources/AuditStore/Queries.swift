@@ -47,7 +47,6 @@ extension Database {
     /// Runs SQL on this (read-only) connection with named bindings. Only statements that
     /// do not write are allowed: a write is refused before it runs.
     public func run(sql: String, bindings: [String: SQLValue] = [:], limit: Int? = nil) throws(StoreError) -> QueryResult {
-        try connection.registerFunctions()
         let s = try connection.prepare(sql, cached: false)
         guard s.isReadOnly else { throw .readOnlyViolation(message: "the statement would change the database") }
         for (i, name) in s.parameterNames.enumerated() {

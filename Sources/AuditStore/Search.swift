@@ -71,7 +71,7 @@ extension Database {
             sql += " AND f.kind IN (" + req.kinds.map { k in binds.append(.text(k)); return "?\(binds.count)" }.joined(separator: ",") + ")"
         }
         if let r = req.resource {
-            let canonical = r.contains("/") ? ResourceID.canonical(r) : r.asciiLowercased
+            let canonical = ResourceID.argument(r)
             binds.append(.text(canonical))
             sql += " AND d.resource IN (SELECT id FROM dims WHERE kind = 'resource' AND (value = ?\(binds.count) OR value LIKE '%/' || ?\(binds.count)))"
         }

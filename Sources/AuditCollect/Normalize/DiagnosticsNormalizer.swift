@@ -100,7 +100,7 @@ public enum DiagnosticsNormalizer {
     /// `Azure OpenAI API version 2024-10-21` → `2024-10-21`; other forms as given.
     public static func apiVersion(fromAPIName name: String) -> String {
         let prefix = "Azure OpenAI API version "
-        if name.hasPrefix(prefix) { return String(name.utf8.dropFirst(prefix.utf8.count)).map { $0.trimmingSpaces } ?? name }
+        if name.hasPrefix(prefix) { return name.dropFirst(prefix.count).trimmingSpaces }
         let t = name.trimmingSpaces
         if let r = t.range(of: "version ", options: [.backwards, .caseInsensitive]) { return String(t[r.upperBound...]).trimmingSpaces }
         return t

@@ -8,7 +8,7 @@ public enum ManualChange {
 
     /// Builds the change record. The same mark given twice is one change.
     public static func make(kind: String, atUs: Int64, app: String?, resource: String?, note: String, author: String?) -> ChangeRecord {
-        let res = resource.map { $0.contains("/") ? ResourceID.canonical($0) : $0.asciiLowercased } ?? ""
+        let res = resource.map(ResourceID.argument) ?? ""
         let what = [app.map { "app \($0)" }, res.isEmpty ? nil : ResourceID(res).shortName].compactMap { $0 }.joined(separator: ", ")
         let summary = Redactor.redact("\(kind)" + (what.isEmpty ? "" : " (\(what))") + ": \(note)")
         var detail: [(key: String, value: JSONValue)] = [("mark_kind", .string(kind)), ("note", .string(Redactor.redact(note)))]

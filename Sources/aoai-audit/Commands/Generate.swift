@@ -64,10 +64,7 @@ struct Generate: ParsableCommand {
         o.requestRecords = records
         o.accounts = accounts
         o.failureRate = failureRate
-        if let start {
-            guard let s = Timestamp.parse(start) else { throw ValidationError("--start '\(start)' is not a date") }
-            o.start = s
-        }
+        if let s = try startMicros() { o.start = s }
         let options = o
         let dir = out
         let s = try userFacing { try ScenarioGenerator.write(to: dir, options: options) }
@@ -81,13 +78,17 @@ struct Generate: ParsableCommand {
         o.seed = seed
         o.hours = hours
         o.requestsPerMinute = requestsPerMinute
-        if let start {
-            guard let s = Timestamp.parse(start) else { throw ValidationError("--start '\(start)' is not a date") }
-            o.start = s
-        }
+        if let s = try startMicros() { o.start = s }
         let options = o
         let dir = out
         let s = try userFacing { try PlantedScenario.write(to: dir, options: options) }
         Terminal.out("wrote a planted scenario to \(out): \(s.bursts) bursts, \(s.requestRecords) request records, \(s.activityEvents) activity events; truth in \(out)/truth.json\n")
+    }
+
+    /// `--start` in microseconds, nil when not given.
+    private func startMicros() throws -> Int64? {
+        guard let start else { return nil }
+        guard let s = Timestamp.parse(start) else { throw ValidationError("--start '\(start)' is not a date") }
+        return s
     }
 }
