@@ -5,7 +5,7 @@ import PackageDescription
 /// The SQL folders sit at the top level (design.md), so the target that embeds them is rooted
 /// at "." and must exclude the rest of the tree explicitly.
 let sqlTargetExcludes = [
-    "Sources/CAuditSQLite", "Sources/CAuditZlib", "Sources/AuditCore", "Sources/AuditStore",
+    "Sources/CAuditSQLite", "Sources/CAuditZlib", "Sources/CAuditCurl", "Sources/AuditNet", "Sources/AuditCore", "Sources/AuditStore",
     "Sources/AuditCollect", "Sources/AuditCorrelate", "Sources/AuditExport", "Sources/AzureSimulator", "Sources/aoai-audit", "Sources/AuditTestSupport",
     "Tests", "README.md", "scripts", "Benchmarks", ".ci",
 ]
@@ -23,6 +23,7 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CAuditSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CAuditZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CAuditCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         // The SQL folders (migrations/, queries/, exports/) embedded into the binary.
         .target(
             name: "AuditSQL",
@@ -35,14 +36,15 @@ let package = Package(
         ),
         .target(name: "AuditCore", dependencies: ["CAuditZlib", .product(name: "Yams", package: "Yams")]),
         .target(name: "AuditStore", dependencies: ["AuditCore", "AuditSQL", "CAuditSQLite"]),
-        .target(name: "AuditCollect", dependencies: ["AuditCore", "AuditStore"]),
+        .target(name: "AuditNet", dependencies: ["AuditCore", "CAuditCurl"]),
+        .target(name: "AuditCollect", dependencies: ["AuditCore", "AuditStore", "AuditNet"]),
         .target(name: "AzureSimulator", dependencies: ["AuditCore"]),
         .target(name: "AuditCorrelate", dependencies: ["AuditCore", "AuditStore"]),
         .target(name: "AuditExport", dependencies: ["AuditCore", "AuditStore", "AuditSQL", "CAuditZlib", .product(name: "Crypto", package: "swift-crypto")]),
         .executableTarget(
             name: "aoai-audit",
             dependencies: [
-                "AuditCore", "AuditStore", "AuditCollect", "AuditCorrelate", "AuditExport", "AzureSimulator",
+                "AuditCore", "AuditStore", "AuditNet", "AuditCollect", "AuditCorrelate", "AuditExport", "AzureSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ]
@@ -50,7 +52,7 @@ let package = Package(
         .target(name: "AuditTestSupport", dependencies: ["AuditCore"], path: "Sources/AuditTestSupport"),
         .testTarget(name: "AuditCoreTests", dependencies: ["AuditCore", "AuditTestSupport"]),
         .testTarget(name: "AuditStoreTests", dependencies: ["AuditStore", "AuditTestSupport"]),
-        .testTarget(name: "AuditCollectTests", dependencies: ["AuditCollect", "AuditCore", "AuditStore", "AzureSimulator", "AuditTestSupport"]),
+        .testTarget(name: "AuditCollectTests", dependencies: ["AuditCollect", "AuditCore", "AuditStore", "AuditNet", "AzureSimulator", "AuditTestSupport"]),
         .testTarget(name: "AuditCorrelateTests", dependencies: ["AuditCorrelate", "AuditCollect", "AuditCore", "AuditStore", "AzureSimulator", "AuditTestSupport"]),
         .testTarget(name: "AuditExportTests", dependencies: ["AuditExport", "AuditCore", "AuditStore", "AuditTestSupport"]),
         .testTarget(name: "AuditCLITests", dependencies: ["aoai-audit", "AuditTestSupport"]),

@@ -8,6 +8,7 @@ public enum SQLFiles {
     public static let migrations: [(name: String, sql: String)] = [
         ("0001_init.sql", text(PackageResources._001_init_sql)),
         ("0002_correlation.sql", text(PackageResources._002_correlation_sql)),
+        ("0003_collect.sql", text(PackageResources._003_collect_sql)),
     ]
 
     /// `(file name, contents)` of every built-in named query.

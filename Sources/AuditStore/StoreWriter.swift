@@ -60,6 +60,24 @@ public final class StoreWriter {
         }
     }
 
+    /// Writes `batch`, several checkpoints, and whatever `extra` adds, in one transaction
+    /// (collectors: rows, the cursors that cover them and their coverage windows).
+    public func write(_ batch: RecordBatch, source: String, runID: Int64?, checkpoints: [(key: String, value: String)], extra: (Connection) throws -> Void) throws -> WriteCounts {
+        do {
+            return try db.transaction {
+                let counts = try writeOne(batch, source: source, runID: runID, checkpoint: nil)
+                for c in checkpoints { try setCheckpoint(source: source, key: c.key, value: c.value) }
+                try extra(db)
+                return counts
+            }
+        } catch {
+            dimCache.removeAll()
+            lastDim.removeAll()
+            rollup.removeAll()
+            throw error
+        }
+    }
+
     private func writeOne(_ batch: RecordBatch, source: String, runID: Int64?, checkpoint: (key: String, value: String)?) throws -> WriteCounts {
         var counts = WriteCounts()
         for e in batch.activity { try insert(e, source: source, counts: &counts) }
