@@ -38,7 +38,7 @@ let package = Package(
         .target(name: "AuditStore", dependencies: ["AuditCore", "AuditSQL", "CAuditSQLite"]),
         .target(name: "AuditNet", dependencies: ["AuditCore", "CAuditCurl"]),
         .target(name: "AuditCollect", dependencies: ["AuditCore", "AuditStore", "AuditNet"]),
-        .target(name: "AzureSimulator", dependencies: ["AuditCore"]),
+        .target(name: "AzureSimulator", dependencies: ["AuditCore", "CAuditZlib"]),
         .target(name: "AuditCorrelate", dependencies: ["AuditCore", "AuditStore"]),
         .target(name: "AuditExport", dependencies: ["AuditCore", "AuditStore", "AuditSQL", "CAuditZlib", .product(name: "Crypto", package: "swift-crypto")]),
         .executableTarget(
@@ -56,6 +56,9 @@ let package = Package(
         .testTarget(name: "AuditCorrelateTests", dependencies: ["AuditCorrelate", "AuditCollect", "AuditCore", "AuditStore", "AzureSimulator", "AuditTestSupport"]),
         .testTarget(name: "AuditExportTests", dependencies: ["AuditExport", "AuditCore", "AuditStore", "AuditTestSupport"]),
         .testTarget(name: "AuditCLITests", dependencies: ["aoai-audit", "AuditTestSupport"]),
+        .testTarget(name: "AzureSimulatorTests", dependencies: ["AzureSimulator", "AuditCore", "AuditTestSupport"]),
+        .testTarget(name: "AuditAuthTests", dependencies: ["AuditNet", "AuditCore", "AuditTestSupport"]),
+        .testTarget(name: "AuditNetTests", dependencies: ["AuditNet", "AuditCore", "AzureSimulator", "AuditTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

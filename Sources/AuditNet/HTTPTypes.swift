@@ -14,6 +14,12 @@ public struct HTTPRequest: Sendable {
     /// Responses with these statuses are returned to the caller instead of retried (e.g. a
     /// collector that handles 404 itself). 429 / 5xx are retried unless listed here.
     public var noRetryStatuses: Set<Int> = []
+    /// Allows plain `http://` to the instance metadata address `169.254.169.254` (IMDS,
+    /// link-local by design) for this one request. Only `ManagedIdentityCredential` sets it,
+    /// and only when `auth: managed-identity` is named. Every other non-loopback `http://` URL is
+    /// still refused, and a client honouring this flag must not send the request through a
+    /// proxy (IMDS refuses proxied requests). Default false.
+    public var allowPlainHTTPToMetadataAddress = false
 
     public init(method: String = "GET", url: String, headers: [(name: String, value: String)] = [], body: [UInt8]? = nil) {
         self.method = method

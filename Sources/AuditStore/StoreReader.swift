@@ -22,6 +22,33 @@ public struct SourceStatus: Sendable, Equatable {
     public var checkpoints: Int
     public var latestCheckpoint: String?
     public var latestCheckpointUs: Int64?
+    /// Newest record time vs the end of the last fetched window (collectors only).
+    public var lagUs: Int64? = nil
+    /// The last collector run's summary (JSON object text).
+    public var summary: String? = nil
+    /// Every cursor (key → value).
+    public var cursors: [String: String] = [:]
+    /// What was fetched, per scope, as gap-free ranges (collectors only).
+    public var coverage: [CoverageRange] = []
+
+    init(name: String, type: String, lastRunUs: Int64?, lastSuccessUs: Int64?, lastError: String?, records: Int64, checkpoints: Int,
+         latestCheckpoint: String?, latestCheckpointUs: Int64?) {
+        self.name = name
+        self.type = type
+        self.lastRunUs = lastRunUs
+        self.lastSuccessUs = lastSuccessUs
+        self.lastError = lastError
+        self.records = records
+        self.checkpoints = checkpoints
+        self.latestCheckpoint = latestCheckpoint
+        self.latestCheckpointUs = latestCheckpointUs
+    }
+
+    /// A configured source that has never run: no state at all.
+    public init(neverRun name: String, type: String) {
+        self.init(name: name, type: type, lastRunUs: nil, lastSuccessUs: nil, lastError: nil, records: 0, checkpoints: 0,
+                  latestCheckpoint: nil, latestCheckpointUs: nil)
+    }
 }
 
 extension Database {
@@ -38,18 +65,34 @@ extension Database {
     }
 
     public func sources() throws(StoreError) -> [SourceStatus] {
+        // A database opened read-only is not migrated: before 0003 it has no lag or coverage.
+        let collect = schemaVersion >= 3
         let rows = try connection.rows("""
             SELECT s.name, s.type, s.last_run_us, s.last_success_us, s.last_error, s.records,
               (SELECT count(*) FROM checkpoints c WHERE c.source = s.name),
               (SELECT c.key || ' = ' || c.value FROM checkpoints c WHERE c.source = s.name ORDER BY c.updated_us DESC LIMIT 1),
-              (SELECT max(c.updated_us) FROM checkpoints c WHERE c.source = s.name)
+              (SELECT max(c.updated_us) FROM checkpoints c WHERE c.source = s.name),
+              \(collect ? "s.lag_us, s.summary" : "NULL, NULL")
             FROM sources s ORDER BY s.name
             """)
-        return rows.map { r in
-            SourceStatus(name: r[0].text ?? "", type: r[1].text ?? "", lastRunUs: r[2].integer, lastSuccessUs: r[3].integer,
-                         lastError: r[4].text, records: r[5].integer ?? 0, checkpoints: Int(r[6].integer ?? 0),
-                         latestCheckpoint: r[7].text, latestCheckpointUs: r[8].integer)
+        var out: [SourceStatus] = []
+        for r in rows {
+            var s = SourceStatus(name: r[0].text ?? "", type: r[1].text ?? "", lastRunUs: r[2].integer, lastSuccessUs: r[3].integer,
+                                 lastError: r[4].text, records: r[5].integer ?? 0, checkpoints: Int(r[6].integer ?? 0),
+                                 latestCheckpoint: r[7].text, latestCheckpointUs: r[8].integer)
+            s.lagUs = r[9].integer
+            s.summary = r[10].text
+            s.cursors = try connection.checkpoints(source: s.name)
+            if collect { s.coverage = try coverage(source: s.name) }
+            out.append(s)
         }
+        return out
+    }
+
+    /// `source`'s fetched windows merged into gap-free ranges per scope.
+    public func coverage(source: String) throws(StoreError) -> [CoverageRange] {
+        let rows = try connection.rows("SELECT scope, from_us, to_us, records FROM coverage WHERE source = ?1 ORDER BY scope, from_us", [.text(source)])
+        return CoverageRange.merge(rows.map { r in (r[0].text ?? "", r[1].integer ?? 0, r[2].integer ?? 0, r[3].integer ?? 0) })
     }
 
     /// Records the outcome of a source's load.

@@ -26,7 +26,7 @@ public struct WriteCounts: Sendable, Equatable {
 /// (`write(_:source:checkpoint:)`), so a crash never loses or duplicates data.
 public final class StoreWriter {
     let db: Connection
-    private var rollup: [RollupKey: (count: Int64, duration: Int64)] = [:]
+    var rollup: [RollupKey: (count: Int64, duration: Int64)] = [:]
     /// Dimension ids by kind and value; cleared when a transaction fails (its ids rolled back).
     private var dimCache: [DimKind: [String: Int64]] = [:]
     /// The last value seen per kind: consecutive records usually share them.

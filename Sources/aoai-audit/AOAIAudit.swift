@@ -11,10 +11,10 @@ struct AOAIAudit: ParsableCommand {
             bumps, vendor incidents) and of the failing requests themselves.
 
             Exit codes: 0 done; 1 failed; 3 done with losses (records quarantined, a file not \
-            loaded); 4 another `run` holds the lock; 10 new bursts (with \
+            loaded, a source failed); 4 another `run` holds the lock; 10 new bursts (with \
             --fail-on-new-bursts); 64 usage error.
             """,
         version: "0.1.0",
-        subcommands: [Import.self, Status.self, Query.self, Search.self, Correlate.self, Mark.self, Generate.self, Export.self, Run.self, Schedule.self]
+        subcommands: [Import.self, Collect.self, Status.self, Query.self, Search.self, Correlate.self, Mark.self, Generate.self, Export.self, Run.self, Schedule.self]
     )
 }

@@ -60,11 +60,13 @@ import Testing
         #expect(files(out).count > before.count, "\(forced.stdout)")
     }
 
-    @Test func configuredSourcesAreReportedAsSkippedNotFailed() throws {
+    @Test func anInvalidSourceFailsTheCollectStepWithItsLineAndTheOtherStepsStillRun() throws {
         let (cli, config, _) = try prepared(extra: "sources:\n  - name: activity\n    type: activity-log\n")
         let r = try cli.run(["run", "--config", config])
-        #expect(r.status == 0, "\(r.stderr)")
-        #expect(r.stdout.contains("collect: skipped: collectors arrive in a later release"), "\(r.stdout)")
+        #expect(r.status == 3, "\(r.stdout)\n\(r.stderr)")
+        let all = r.stdout + r.stderr
+        #expect(all.contains("collect: failed: ") && all.contains("source 'activity': 'subscriptions' is required"), "\(all)")
+        #expect(all.contains("correlate: ok") && all.contains("prune: ok: "), "\(all)")
     }
 
     @Test func aFailingStepIsReportedAndTheNextStepsStillRun() throws {

@@ -135,16 +135,20 @@ public final class SourceStore: @unchecked Sendable {
         self.runID = runID
     }
 
-    /// Writes `batch`, the `checkpoints` and the `coverage` of `source` in one transaction.
+    /// Writes `batch`, the `checkpoints` and the `coverage` of `source` in one transaction,
+    /// with pre-counted `summaries` (rolled up, deduped through `request_seen`) and whatever
+    /// `extra` writes (e.g. the RBAC snapshot state) in that same transaction.
     @discardableResult
-    public func write(_ batch: RecordBatch, source: String, checkpoints: [(key: String, value: String)] = [], coverage: [CoverageWindow] = []) throws -> WriteCounts {
+    public func write(_ batch: RecordBatch, source: String, checkpoints: [(key: String, value: String)] = [], coverage: [CoverageWindow] = [],
+                      summaries: RequestSummaries? = nil, extra: ((Connection) throws -> Void)? = nil) throws -> WriteCounts {
         lock.lock(); defer { lock.unlock() }
-        return try writer.write(batch, source: source, runID: runID, checkpoints: checkpoints) { db in
+        return try writer.write(batch, summaries: summaries, source: source, runID: runID, checkpoints: checkpoints) { db in
             let now = TimeArgument.nowMicros()
             for w in coverage {
                 try db.run("INSERT INTO coverage(source, scope, from_us, to_us, records, fetched_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(source, scope, from_us, to_us) DO UPDATE SET records = excluded.records, fetched_us = excluded.fetched_us",
                            [.text(source), .text(w.scope), .integer(w.fromUs), .integer(w.toUs), .integer(Int64(w.records)), .integer(now)])
             }
+            try extra?(db)
         }
     }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import AuditCollect
 import AuditCore
 import AuditCorrelate
 import AuditExport
@@ -11,7 +12,8 @@ struct Run: ParsableCommand {
         discussion: """
             Steps, in order, each reported on one line (a failing step is reported and the next \
             ones still run):
-              collect    sources from the config (skipped: collectors arrive in a later release)
+              collect    every source of the config's sources: (as `aoai-audit collect`), each from
+                         its checkpoints; a failing source is named and the others still load
               correlate  over --since (default 7d) until now; results stored
               export     every dataset into config exports.dir when due: schedule daily (nothing
                          exported since 00:00Z today) or weekly (nothing since the last
@@ -26,7 +28,10 @@ struct Run: ParsableCommand {
               aoai-audit run --log-format json             # one JSON object per step
               aoai-audit run --force-exports --fail-on-new-bursts
 
-            Exit: 0 done; 3 a step failed or had losses (named); 4 another run holds the lock; \
+            Exports run even when a source failed; their line says which sources' new records \
+            they may lack.
+
+            Exit: 0 done; 3 a step failed or had losses, e.g. a source failed (named); 4 another run holds the lock; \
             10 with --fail-on-new-bursts when correlate found new bursts (and nothing failed); \
             1 nothing could run (config or database unusable).
             """
@@ -73,7 +78,12 @@ struct Run: ParsableCommand {
 
         var steps: [RunStep] = []
         var newBursts = 0
-        steps.append(Self.timed { collectStep(config) })
+        var collectFailures: [String] = []
+        steps.append(Self.timed {
+            let (step, failed) = collectStep(config, db, runID: runID, now: started)
+            collectFailures = failed
+            return step
+        })
         steps.append(Self.timed {
             let (step, fresh) = correlateStep(db, now: started)
             newBursts = fresh
@@ -85,7 +95,13 @@ struct Run: ParsableCommand {
             steps.append(RunStep(name: "export", status: .failed, message: error.description))
         }
         if let exportConfig {
-            steps.append(Self.timed { exportStep(db, exportConfig, now: TimeArgument.nowMicros()) })
+            steps.append(Self.timed {
+                var step = exportStep(db, exportConfig, now: TimeArgument.nowMicros())
+                if !collectFailures.isEmpty && step.status != .skipped {
+                    step.message += "; collect failed for \(collectFailures.joined(separator: ", ")), so their newest records are not in this export"
+                }
+                return step
+            })
             steps.append(Self.timed { pruneStep(exportConfig, now: TimeArgument.nowMicros()) })
         }
 
@@ -126,14 +142,31 @@ struct Run: ParsableCommand {
 
     // MARK: - Steps
 
-    func collectStep(_ config: Config?) -> RunStep {
-        let text = (config?.document["sources"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-        if ["", "[]", "{}", "null", "~"].contains(text) {
-            return RunStep(name: "collect", status: .skipped, message: "no sources configured", fields: [("reason", .string("no_sources"))])
+    /// Runs the config's sources (none: skipped). Returns the step and the failed sources.
+    func collectStep(_ config: Config?, _ db: Database, runID: Int64?, now: Int64) -> (RunStep, [String]) {
+        guard let config, !config.sources.isEmpty else {
+            return (RunStep(name: "collect", status: .skipped, message: "no sources configured", fields: [("reason", .string("no_sources"))]), [])
         }
-        return RunStep(name: "collect", status: .skipped,
-                       message: "collectors arrive in a later release (sources: in the config are not collected yet; load files with aoai-audit import); not a failure, the other steps run",
-                       fields: [("reason", .string("collectors_not_available"))])
+        do {
+            let runner = CollectCommand.runner(database: db, config: config, since: nil, sinceText: nil, now: now, sources: [],
+                                               concurrency: 4, runID: runID)
+            let summary = try runner.run()
+            let failed = summary.failed
+            let n = summary.outcomes.count
+            let new = summary.outcomes.reduce(0) { $0 + $1.counts.loaded }
+            var message = "\(n) source\(n == 1 ? "" : "s"), "
+            message += failed.isEmpty ? "none failed" : "\(failed.count) failed: " + failed.map { "\($0.name) (\($0.error ?? "failed"))" }.joined(separator: "; ")
+            message += ", \(new) new records"
+            if summary.quarantined > 0 { message += ", \(summary.quarantined) quarantined" }
+            let fields: [(String, JSONValue)] = [
+                ("sources", .array(summary.outcomes.map(CollectCommand.outcomeJSON))),
+                ("failed_sources", .array(failed.map { .string($0.name) })),
+                ("new_records", .number(String(new))), ("quarantined", .number(String(summary.quarantined))),
+            ]
+            return (RunStep(name: "collect", status: failed.isEmpty ? .ok : .failed, message: message, fields: fields), failed.map(\.name))
+        } catch {
+            return (RunStep(name: "collect", status: .failed, message: Self.describe(error)), config.sources.map(\.name))
+        }
     }
 
     func correlateStep(_ db: Database, now: Int64) -> (RunStep, Int) {

@@ -12,6 +12,13 @@ struct Status: ParsableCommand {
             Examples:
               aoai-audit status
               aoai-audit status --format json --db /var/lib/aoai-audit/audit.db
+              aoai-audit status --config /etc/aoai-audit/aoai-audit.yaml   # configured sources too
+
+            Per source: its checkpoints, last success, last error, lag (newest record vs the end of \
+            the window fetched at the last run), and coverage: per scope (subscription, container, \
+            feed, repository), the stretches of time fetched without a gap, how many windows they \
+            took and how many came back empty. Time outside those stretches was never fetched. \
+            With a config, sources configured but never run are listed too.
             """
     )
 
@@ -24,9 +31,9 @@ struct Status: ParsableCommand {
 
     mutating func run() throws {
         let text: String = try userFacing {
-            let (db, _) = try global.openDatabase(readOnly: true)
+            let (db, config) = try global.openDatabase(readOnly: true)
             let counts = try db.counts()
-            let sources = try db.sources()
+            let sources = StatusReport.merge(try db.sources(), configured: config?.sources ?? [])
             let now = TimeArgument.nowMicros()
             switch format {
             case .json: return StatusReport.json(path: db.path, counts: counts, sources: sources, now: now)
@@ -52,12 +59,18 @@ enum StatusReport {
             ("sources", .array(sources.map { s in
                 .object(JSONObject([
                     ("name", .string(s.name)), ("type", .string(s.type)),
-                    ("checkpoint", s.latestCheckpoint.map { .string($0) } ?? .null),
+                    ("checkpoint", s.latestCheckpoint.map { .string(Redactor.redact($0)) } ?? .null),
                     ("last_success", t(s.lastSuccessUs)), ("last_run", t(s.lastRunUs)),
                     ("last_error", s.lastError.map { .string($0) } ?? .null),
-                    ("lag_seconds", s.lastSuccessUs.map { .number(String((now - $0) / 1_000_000)) } ?? .null),
+                    ("lag_seconds", lagSeconds(s, now: now).map { .number(String($0)) } ?? .null),
                     ("records", n(s.records)), ("checkpoints", .number(String(s.checkpoints))),
-                    ("coverage", .array([])),
+                    ("cursors", .object(JSONObject(s.cursors.sorted { $0.key < $1.key }.map { ($0.key, .string(Redactor.redact($0.value))) }))),
+                    ("coverage", .array(s.coverage.map { c in
+                        .object(JSONObject([
+                            ("scope", .string(c.scope)), ("from", .string(Timestamp.iso(c.fromUs))), ("to", .string(Timestamp.iso(c.toUs))),
+                            ("windows", .number(String(c.windows))), ("empty_windows", .number(String(c.emptyWindows))), ("records", n(c.records)),
+                        ]))
+                    })),
                 ]))
             })),
         ]))
@@ -82,11 +95,38 @@ enum StatusReport {
         out += "\nsources\n"
         if sources.isEmpty { out += "  (none yet: run `aoai-audit import` or `aoai-audit collect`)\n" }
         for s in sources {
+            guard s.lastRunUs != nil || s.lastSuccessUs != nil || s.records > 0 || s.checkpoints > 0 else {
+                out += "  \(s.name) [\(s.type)]: configured, never run (aoai-audit collect --source \(s.name))\n"
+                continue
+            }
             let ok = s.lastSuccessUs.map { "last success \(Timestamp.isoSeconds($0)) (\(ago(now - $0)) ago)" } ?? "never succeeded"
-            out += "  \(s.name) [\(s.type)]: \(ok), \(s.records) records, \(s.checkpoints) checkpoints\n"
+            let lag = s.lagUs.map { ", lag \(ago($0))" } ?? ""
+            out += "  \(s.name) [\(s.type)]: \(ok), \(s.records) records, \(s.checkpoints) checkpoints\(lag)\n"
             if let e = s.lastError { out += "    last error: \(e)\n" }
+            for (k, v) in s.cursors.sorted(by: { $0.key < $1.key }) {
+                out += "    checkpoint \(k) = \(Redactor.redact(v).prefixForDisplay(100))\n"
+            }
+            for c in s.coverage {
+                out += "    covered \(c.scope): \(Timestamp.isoSeconds(c.fromUs)) – \(Timestamp.isoSeconds(c.toUs)), \(c.windows) window\(c.windows == 1 ? "" : "s") (\(c.emptyWindows) empty), \(c.records) records\n"
+            }
         }
         return out
+    }
+
+    /// The lag recorded by the last collector run; for sources without one (`import`), the
+    /// time since the last success.
+    static func lagSeconds(_ s: SourceStatus, now: Int64) -> Int64? {
+        if let lag = s.lagUs { return lag / 1_000_000 }
+        return s.lastSuccessUs.map { (now - $0) / 1_000_000 }
+    }
+
+    /// Sources in the database, plus those configured but never run (empty state), by name.
+    static func merge(_ stored: [SourceStatus], configured: [SourceConfig]) -> [SourceStatus] {
+        var out = stored
+        for c in configured where !stored.contains(where: { $0.name == c.name }) {
+            out.append(SourceStatus(neverRun: c.name, type: c.type))
+        }
+        return out.sorted { $0.name < $1.name }
     }
 
     static func ago(_ us: Int64) -> String {
