@@ -42,11 +42,13 @@ public final class SimHTTPServer: Sendable {
     /// `http://127.0.0.1:<port>`, without a trailing slash.
     public var baseURL: String { "http://127.0.0.1:\(port)" }
 
-    /// Binds 127.0.0.1 on an ephemeral port and starts accepting.
+    /// Binds 127.0.0.1 on `port` (0, the default: an ephemeral port) and starts accepting.
     ///
-    /// - Parameter handler: Called once per request, concurrently from connection threads.
+    /// - Parameters:
+    ///   - port: The port to listen on; 0 lets the kernel choose.
+    ///   - handler: Called once per request, concurrently from connection threads.
     /// - Throws: ``SimServerError`` when the socket cannot be created, bound or listened on.
-    public init(handler: @escaping SimHandler) throws(SimServerError) {
+    public init(port requested: Int = 0, handler: @escaping SimHandler) throws(SimServerError) {
         // Everything that can fail happens before the stored properties are set, so a failure
         // closes the socket here and nothing is closed twice (no deinit runs).
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
@@ -55,7 +57,7 @@ public final class SimHTTPServer: Sendable {
         _ = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
+        address.sin_port = UInt16(clamping: requested).bigEndian
         address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }

@@ -47,6 +47,17 @@ public final class SimAzure: @unchecked Sendable {
     /// Log Analytics rows, accounts, deployments and Entra callers), `status/*` (feeds) and
     /// `truth.json` (window end, original-case account ids) when present.
     ///
+    /// Also reads the export layout of `aoai-audit generate` (`ScenarioGenerator`):
+    /// `diagnostics/resourceId=/…/PT1H.json` become blobs of `insights-logs-requestresponse`
+    /// and `activity/resourceId=/…/PT1H.json` blobs of `insights-activity-logs`, each named by
+    /// its path under `diagnostics/` or `activity/`. These are **file-backed**: only name, size,
+    /// ETag and creation time (the hour in the path) are kept, and each Get Blob reads its
+    /// range from the file, so a data set of any size loads in well under a second and does not
+    /// sit in memory. Their records become Log Analytics rows only when
+    /// `SimAzureOptions.indexDiagnosticsForLogAnalytics` is `true`. Appending to a file-backed
+    /// blob (`appendToBlob`) first copies the file's content into memory; the file is never
+    /// written.
+    ///
     /// - Throws: `SimAzureError.badScenario` when the folder or one of its files is unreadable.
     public init(scenario directory: String, options: SimAzureOptions = SimAzureOptions()) throws(SimAzureError) {
         var s = SimAzureState(options: options)
@@ -63,8 +74,26 @@ public final class SimAzure: @unchecked Sendable {
     }
 
     /// Answers one request (the `SimHandler`). Safe to call from any thread.
+    ///
+    /// A Get Blob of a file-backed blob reads its range from the file after the lock is
+    /// released, so large reads from several connections run in parallel.
     public func handle(_ request: SimRequest) -> SimResponse {
-        locked { $0.handle(request) }
+        let (answer, fileRead) = locked { s -> (SimResponse, SimFileRead?) in
+            let r = s.handle(request)
+            defer { s.pendingFileRead = nil }
+            return (r, s.pendingFileRead)
+        }
+        guard let fileRead else { return answer }
+        var response = answer
+        guard let bytes = fileRead.read() else {
+            return locked { s in
+                s.blobError(
+                    500, "InternalError", "The simulator could not read the file behind this blob (\(fileRead.path)): it was removed or shortened.",
+                    request: request)
+            }
+        }
+        response.body = bytes
+        return response
     }
 
     /// `handle(_:)` as a `SimHandler`, for `SimHTTPServer(handler:)`.
@@ -111,6 +140,23 @@ public final class SimAzure: @unchecked Sendable {
     /// Every request handled, oldest first, as `METHOD /path` (no query string, headers or
     /// body, so no secrets). A long-running simulator keeps the newest 100,000–200,000.
     public func requestLog() -> [String] { locked { $0.log } }
+
+    // MARK: - What the estate holds (for configs pointing at the simulator)
+
+    /// Subscription ids (lower case, sorted) of the accounts and the Activity Log events.
+    public var subscriptions: [String] {
+        locked { s in
+            var subs = Set(s.accounts.values.map { $0.subscription.lowercased() })
+            for e in s.activity where !e.subscription.isEmpty { subs.insert(e.subscription) }
+            return subs.filter { !$0.isEmpty }.sorted()
+        }
+    }
+
+    /// Status feed names served under `/status/` (`azure.rss`, …), sorted.
+    public var feedNames: [String] { locked { $0.feeds.keys.sorted() } }
+
+    /// Container names of the Blob service, sorted.
+    public var containerNames: [String] { locked { $0.containers.keys.sorted() } }
 }
 
 /// Everything a `SimAzure` knows and counts. A value type mutated only under `SimAzure`'s
@@ -157,6 +203,8 @@ struct SimAzureState {
 
     // Blob service: container → blob name → blob.
     var containers: [String: [String: SimBlob]] = [:]
+    /// Set by a Get Blob of a file-backed blob: the range `SimAzure.handle` reads into the body.
+    var pendingFileRead: SimFileRead?
 
     // Log Analytics `AzureDiagnostics` rows.
     var diagnostics: [SimDiagnosticRecord] = []

@@ -1,8 +1,14 @@
 import AuditCore
 import Foundation
 
-/// One append blob.
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One append blob: in memory (`bytes`), or file-backed (`file`: only the path and size are
+/// kept, and each Get Blob reads its range from the file, outside the simulator's lock).
 struct SimBlob: Sendable {
+    /// The content of an in-memory blob; empty for a file-backed one.
     var bytes: [UInt8]
     /// Unquoted, `0x8D…` (the `ETag` header quotes it).
     var etag: String
@@ -10,6 +16,43 @@ struct SimBlob: Sendable {
     var modified: Int64
     /// Appended blocks (`x-ms-blob-committed-block-count`).
     var blocks: Int
+    /// A file-backed blob: the file that holds its content (read, never written) and its size
+    /// when loaded. A mutation (append) turns the blob into an in-memory one first.
+    var file: (path: String, size: Int)? = nil
+
+    /// Content length in bytes.
+    var size: Int { file?.size ?? bytes.count }
+}
+
+/// A byte range of a file-backed blob that the response body must be filled with: `SimAzure`
+/// reads it with `pread` after releasing its lock (large GETs never hold the lock for I/O).
+struct SimFileRead: Sendable {
+    var path: String
+    var offset: Int
+    var count: Int
+
+    /// The bytes, or nil when the file is gone or shorter than when it was loaded.
+    func read() -> [UInt8]? { SimFileRead.read(path, offset: offset, count: count) }
+
+    /// `count` bytes at `offset` of `path` (`pread`, no per-byte work); nil on a short read.
+    static func read(_ path: String, offset: Int, count: Int) -> [UInt8]? {
+        if count == 0 { return [] }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var done = 0
+        let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            guard let base = buffer.baseAddress else { return }
+            while done < count {
+                let n = pread(fd, base + done, count - done, off_t(offset + done))
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { break }
+                done += n
+            }
+            initialized = done
+        }
+        return done == count ? bytes : nil
+    }
 }
 
 /// The Blob service for diagnostic-settings exports (formats.md §10, §17): List Blobs with
@@ -58,7 +101,7 @@ extension SimAzureState {
         }
         if isHead {
             var r = SimResponse(status: 200, reason: "OK")
-            r.headers = blobHeaders(blob, request: request) + [("Content-Length", String(blob.bytes.count))]
+            r.headers = blobHeaders(blob, request: request) + [("Content-Length", String(blob.size))]
             return r
         }
         return getBlob(request, blob: blob)
@@ -214,7 +257,7 @@ extension SimAzureState {
             } else if let blob = blobs[name] {
                 items += "<Blob><Name>\(SimFormat.xmlEscape(name))</Name><Properties>"
                     + "<Creation-Time>\(SimFormat.rfc1123(blob.created))</Creation-Time><Last-Modified>\(SimFormat.rfc1123(blob.modified))</Last-Modified>"
-                    + "<Etag>\(blob.etag)</Etag><Content-Length>\(blob.bytes.count)</Content-Length><Content-Type>\(Self.blobContentType)</Content-Type>"
+                    + "<Etag>\(blob.etag)</Etag><Content-Length>\(blob.size)</Content-Length><Content-Type>\(Self.blobContentType)</Content-Type>"
                     + "<Content-Encoding /><Content-Language /><Content-CRC64 /><Content-MD5 /><Cache-Control /><Content-Disposition />"
                     + "<BlobType>AppendBlob</BlobType><LeaseStatus>unlocked</LeaseStatus><LeaseState>available</LeaseState>"
                     + "<ServerEncrypted>true</ServerEncrypted></Properties><OrMetadata /></Blob>"
@@ -265,8 +308,9 @@ extension SimAzureState {
             r.headers = blobHeaders(blob, request: request)
             return r
         }
-        let size = blob.bytes.count
+        let size = blob.size
         var r: SimResponse
+        var first = 0, count = size
         if let range = request[header: "x-ms-range"] ?? request[header: "range"], let (start, end) = Self.parseRange(range) {
             guard start < size else {
                 var e = blobError(
@@ -275,16 +319,24 @@ extension SimAzureState {
                 return e
             }
             let last = min(end ?? (size - 1), size - 1)
-            r = SimResponse(status: 206, reason: "Partial Content", body: Array(blob.bytes[start...last]))
+            first = start
+            count = last - start + 1
+            r = SimResponse(status: 206, reason: "Partial Content")
             r.headers = blobHeaders(blob, request: request) + [("Content-Range", "bytes \(start)-\(last)/\(size)")]
         } else {
-            r = SimResponse(status: 200, reason: "OK", body: blob.bytes)
+            r = SimResponse(status: 200, reason: "OK")
             r.headers = blobHeaders(blob, request: request)
         }
+        if let file = blob.file {
+            // Filled by `SimAzure.handle` after the lock is released.
+            pendingFileRead = SimFileRead(path: file.path, offset: first, count: count)
+        } else {
+            r.body = first == 0 && count == size ? blob.bytes : Array(blob.bytes[first..<(first + count)])
+        }
         // An explicit length: Azure Storage never gzips a blob (the server would otherwise).
-        r.headers.append(("Content-Length", String(r.body.count)))
-        if let n = options.truncateEvery, n > 0, blobGetCounter % n == 0, !r.body.isEmpty {
-            r.fault = .truncate(afterBytes: r.body.count / 2)
+        r.headers.append(("Content-Length", String(count)))
+        if let n = options.truncateEvery, n > 0, blobGetCounter % n == 0, count > 0 {
+            r.fault = .truncate(afterBytes: count / 2)
         }
         return r
     }
@@ -361,10 +413,15 @@ extension SimAzureState {
         return etag
     }
 
-    /// Appends to a blob (created when missing): same blob, longer, a new ETag.
+    /// Appends to a blob (created when missing): same blob, longer, a new ETag. A file-backed
+    /// blob becomes an in-memory one holding the file's content (the file is never written).
     mutating func appendBlob(container: String, name: String, bytes: [UInt8]) -> String {
         let c = container.lowercased()
         guard var blob = containers[c]?[name] else { return putBlob(container: c, name: name, bytes: bytes) }
+        if let file = blob.file {
+            blob.bytes = SimFileRead.read(file.path, offset: 0, count: file.size) ?? []
+            blob.file = nil
+        }
         blob.bytes += bytes
         blob.etag = newETag()
         blob.modified = now
@@ -432,9 +489,17 @@ extension SimAzure {
         }
     }
 
-    /// A blob's content, or nil.
+    /// A blob's content, or nil (a file-backed blob's file is read; nil when it is unreadable).
     public func blobContent(container: String, name: String) -> [UInt8]? {
-        locked { $0.containers[container.lowercased()]?[name]?.bytes }
+        guard let blob = locked({ $0.containers[container.lowercased()]?[name] }) else { return nil }
+        guard let file = blob.file else { return blob.bytes }
+        return SimFileRead.read(file.path, offset: 0, count: file.size)
+    }
+
+    /// Whether a blob is file-backed (served from its file in the scenario folder, range by
+    /// range) rather than held in memory; nil when there is no such blob.
+    public func isFileBacked(container: String, name: String) -> Bool? {
+        locked { $0.containers[container.lowercased()]?[name].map { $0.file != nil } }
     }
 
     /// A blob's ETag (unquoted), or nil.

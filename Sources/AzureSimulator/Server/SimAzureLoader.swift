@@ -1,7 +1,13 @@
 import AuditCore
 import Foundation
 
-/// Loading a scenario folder in `PlantedScenario`'s layout into the simulator's state.
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Loading a scenario folder into the simulator's state: `PlantedScenario`'s layout, and the
+/// export layout of `ScenarioGenerator` (`diagnostics/resourceId=/…/PT1H.json`,
+/// `activity/resourceId=/…/PT1H.json`, served file-backed), or both.
 extension SimAzureState {
     mutating func load(scenario directory: String) throws(SimAzureError) {
         var root = directory
@@ -54,7 +60,8 @@ extension SimAzureState {
 
         // Azure OpenAI RequestResponse records: blobs, Log Analytics rows, the estate.
         let diagnosticsDir = root + "/diagnostics"
-        for account in Self.files(diagnosticsDir) {
+        let index = options.indexDiagnosticsForLogAnalytics
+        for account in Self.files(diagnosticsDir) where account != "resourceId=" {
             let dir = diagnosticsDir + "/" + account
             for name in Self.files(dir) where name.hasPrefix("PT1H-") && (name.hasSuffix(".json") || name.hasSuffix(".json.gz")) {
                 let path = dir + "/" + name
@@ -67,7 +74,7 @@ extension SimAzureState {
                     guard let value, let record = diagnosticRecord(value, ingestion: nil) else { return }
                     resourceID = resourceID ?? record.resourceID
                     newest = max(newest ?? record.time, record.time)
-                    diagnostics.append(record)
+                    if index ?? true { diagnostics.append(record) }
                     discoverAccount(from: record)
                 }
                 guard let resourceID else { continue }
@@ -76,6 +83,12 @@ extension SimAzureState {
                     created: hour.start, modified: hour.start + Timestamp.microsPerHour - Timestamp.microsPerSecond, blocks: lines)
             }
         }
+
+        // The export layout (`aoai-audit generate` without --planted): blobs named by their path.
+        try loadExportLayout(
+            diagnosticsDir + "/resourceId=", under: diagnosticsDir, container: Self.requestResponseContainer, index: index ?? false,
+            newest: &newest)
+        try loadExportLayout(activityDir + "/resourceId=", under: activityDir, container: Self.activityContainer, index: false, newest: &newest)
 
         // Status feeds.
         let statusDir = root + "/status"
@@ -86,6 +99,103 @@ extension SimAzureState {
         if scenarioEnd == nil, let newest {
             scenarioEnd = (newest / Timestamp.microsPerHour + 1) * Timestamp.microsPerHour
         }
+    }
+
+    /// Serves every `PT1H.json` under `dir` (a `…/resourceId=` folder of the export layout) as
+    /// a blob of `container` named by its path under `base`: file-backed (only name, size,
+    /// ETag and times are kept; Get Blob reads the requested range from the file). A
+    /// `PT1H.json.gz` is gunzipped into memory and named without `.gz`. Creation time is the
+    /// hour in the path (`y=/m=/d=/h=`), else the file's modification time.
+    ///
+    /// Diagnostics blobs (`container` is `insights-logs-requestresponse`) also make the estate:
+    /// the first MiB of each resource's first blob is read for its account, deployments and
+    /// Entra callers; with `index`, every record is read and becomes a Log Analytics row.
+    mutating func loadExportLayout(_ dir: String, under base: String, container: String, index: Bool, newest: inout Int64?) throws(SimAzureError) {
+        let isDiagnostics = container == Self.requestResponseContainer
+        var sampled: Set<String> = []
+        for file in Self.regularFiles(dir) {
+            var name = String(file.path.dropFirst(base.count + 1))
+            let gzipped = name.hasSuffix(".json.gz")
+            guard gzipped || name.hasSuffix(".json") else { continue }
+            if gzipped { name.removeLast(3) }
+            let hour = Self.pathHour(name)
+            if let hour { newest = max(newest ?? hour, hour + Timestamp.microsPerHour - 1) }
+            let created = hour ?? file.modified
+            let modified = hour.map { $0 + Timestamp.microsPerHour - Timestamp.microsPerSecond } ?? file.modified
+            let resource = name.range(of: "/y=").map { String(name[..<$0.lowerBound]) } ?? name
+            var content: [UInt8]?
+            if gzipped {
+                content = try Self.readAll(file.path)
+            } else if isDiagnostics && index {
+                content = SimFileRead.read(file.path, offset: 0, count: file.size)
+                guard content != nil else { throw .badScenario(path: file.path, reason: "unreadable") }
+            }
+            if isDiagnostics && (index || !sampled.contains(resource)) {
+                sampled.insert(resource)
+                let bytes = content ?? SimFileRead.read(file.path, offset: 0, count: min(file.size, 1 << 20)) ?? []
+                Self.forEachLine(bytes) { _, value in
+                    guard let value, let record = diagnosticRecord(value, ingestion: nil) else { return }
+                    if index {
+                        newest = max(newest ?? record.time, record.time)
+                        diagnostics.append(record)
+                    }
+                    discoverAccount(from: record)
+                }
+            }
+            if gzipped, let content {
+                _ = putBlob(container: container, name: name, bytes: content, created: created, modified: modified,
+                            blocks: content.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) })
+            } else {
+                containers[container, default: [:]][name] = SimBlob(
+                    bytes: [], etag: newETag(), created: created, modified: modified, blocks: 1, file: (file.path, file.size))
+            }
+        }
+    }
+
+    /// Regular files under `dir` at any depth (hidden names skipped), sorted by path; empty when
+    /// `dir` is missing.
+    static func regularFiles(_ dir: String) -> [(path: String, size: Int, modified: Int64)] {
+        var out: [(path: String, size: Int, modified: Int64)] = []
+        var stack = [dir]
+        while let current = stack.popLast() {
+            guard let handle = opendir(current) else { continue }
+            while let entry = readdir(handle) {
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                    String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+                }
+                if name.hasPrefix(".") { continue }
+                let path = current + "/" + name
+                var info = stat()
+                guard stat(path, &info) == 0 else { continue }
+                switch info.st_mode & S_IFMT {
+                case S_IFDIR: stack.append(path)
+                case S_IFREG:
+                    let modified = Int64(info.st_mtim.tv_sec) * Timestamp.microsPerSecond + Int64(info.st_mtim.tv_nsec) / 1000
+                    out.append((path, Int(info.st_size), modified))
+                default: break
+                }
+            }
+            closedir(handle)
+        }
+        return out.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
+    }
+
+    /// The hour of an export-layout path (`…/y=2026/m=09/d=14/h=01/m=00/PT1H.json`), UTC µs.
+    static func pathHour(_ name: String) -> Int64? {
+        var y: Int64?, mo: Int64?, d: Int64?, h: Int64?
+        for part in name.split(separator: "/") {
+            guard let eq = part.firstIndex(of: "=") else { continue }
+            let value = Int64(part[part.index(after: eq)...])
+            switch part[..<eq] {
+            case "y": y = value
+            case "m": if h == nil { mo = value }
+            case "d": d = value
+            case "h": h = value
+            default: break
+            }
+        }
+        guard let y, let mo, let d, let h else { return nil }
+        return Timestamp.make(year: y, month: mo, day: d, hour: h)
     }
 
     /// Re-stamps what was loaded before the clock was set (feeds' `Last-Modified`).

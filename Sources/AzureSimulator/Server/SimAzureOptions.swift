@@ -79,6 +79,14 @@ public struct SimAzureOptions: Sendable {
     /// Each diagnostics record reaches Log Analytics this many seconds after its `time`
     /// (chosen per record, deterministically, within the range).
     public var ingestionLagSeconds: ClosedRange<Int> = 60...300
+    /// Whether the scenario's `RequestResponse` records also become Log Analytics rows when it
+    /// loads (each record parsed and kept in memory). nil (the default) decides by layout:
+    /// yes for `PlantedScenario`'s `diagnostics/<account>/PT1H-*.json[.gz]`, no for the export
+    /// layout `diagnostics/resourceId=/…/PT1H.json` that `aoai-audit generate` writes (a
+    /// million records are ~800 MB; its blobs are served from the files and only the first MiB
+    /// of each resource is read, for the estate). `true` indexes both, `false` neither (the
+    /// planted blobs are still served and the estate still discovered).
+    public var indexDiagnosticsForLogAnalytics: Bool?
     /// Seed of the ids the simulator hands out (request ids, ETags, token ids).
     public var seed: UInt64 = 1
     /// Region in `x-ms-routing-request-id` (`EASTUS:20240529T140211Z:<guid>`).

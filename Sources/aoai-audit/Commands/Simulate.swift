@@ -1,0 +1,187 @@
+import ArgumentParser
+import AzureSimulator
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct Simulate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve a scenario folder as a local, fake Azure (developer and demo tool).",
+        discussion: """
+            Starts the built-in Azure simulator on 127.0.0.1 only, over a folder written by \
+            `aoai-audit generate` (with or without --planted): the Entra token endpoint, the Activity \
+            Log, role assignments and accounts (ARM), the Blob service with the diagnostic-settings \
+            export containers, Log Analytics (planted scenarios) and the status feeds, all on one \
+            port. Everything it serves is fake data from that folder, and it accepts only its own \
+            fake test identity: never point it at real credentials or expose it beyond loopback.
+
+            Large folders load in well under a second: the export-layout PT1H.json files are served \
+            straight from disk, range by range.
+
+            Prints one line, `simulator listening on http://127.0.0.1:PORT (scenario DIR); stop with \
+            Ctrl-C`, once it accepts connections, and runs until SIGINT or SIGTERM (exit 0). With \
+            --write-config, first writes an aoai-audit config pointing every endpoint at it, with \
+            one source per kind it serves; its header comment gives the environment variables of the \
+            simulator's test identity to export.
+
+            Example:
+              aoai-audit generate --out /tmp/estate --records 100000 --days 2 --seed 7
+              aoai-audit simulate --scenario /tmp/estate --write-config /tmp/sim.yaml &
+              export AZURE_TENANT_ID=99999999-8888-7777-6666-555555555555 \\
+                AZURE_CLIENT_ID=12345678-aaaa-bbbb-cccc-1234567890ab AZURE_CLIENT_SECRET=sim-client-secret-value
+              aoai-audit collect --config /tmp/sim.yaml --db /tmp/sim.db
+              kill %1
+
+            Fault knobs (each fires on every Nth request of its kind): --throttle-every (429 with \
+            Retry-After on ARM, blob and Log Analytics requests), --server-error-every (503 on Get \
+            Blob), --truncate-every (Get Blob sends half its body and closes), --reset-every (Get \
+            Blob answered by a TCP reset).
+            """
+    )
+
+    @Option(help: ArgumentHelp("The scenario folder (`aoai-audit generate --out DIR`, planted or not).", valueName: "dir"))
+    var scenario: String
+
+    @Option(help: ArgumentHelp("Port on 127.0.0.1 (0: any free port).", valueName: "n"))
+    var port = 0
+
+    @Option(help: ArgumentHelp("Write an aoai-audit config pointing at the simulator to this file.", valueName: "path"))
+    var writeConfig: String?
+
+    @Option(help: ArgumentHelp("Every Nth ARM, blob or Log Analytics request answers 429.", valueName: "n"))
+    var throttleEvery: Int?
+
+    @Option(help: ArgumentHelp("Every Nth Get Blob answers 503 ServerBusy.", valueName: "n"))
+    var serverErrorEvery: Int?
+
+    @Option(help: ArgumentHelp("Every Nth Get Blob sends half its body, then closes.", valueName: "n"))
+    var truncateEvery: Int?
+
+    @Option(help: ArgumentHelp("Every Nth Get Blob is answered by a TCP reset.", valueName: "n"))
+    var resetEvery: Int?
+
+    @Option(help: ArgumentHelp("Every ARM, blob and Log Analytics answer waits this long.", valueName: "seconds"))
+    var slow: Double?
+
+    @Option(help: ArgumentHelp("Lifetime of issued tokens (default 3599).", valueName: "seconds"))
+    var expireTokensAfter: Double?
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
+        for (name, value) in [("--throttle-every", throttleEvery), ("--server-error-every", serverErrorEvery),
+                              ("--truncate-every", truncateEvery), ("--reset-every", resetEvery)] {
+            if let value, value < 1 { throw ValidationError("\(name) must be 1 or more") }
+        }
+        if let slow, !(slow >= 0 && slow <= 600) { throw ValidationError("--slow must be between 0 and 600 seconds") }
+        if let e = expireTokensAfter, !(e >= 1) { throw ValidationError("--expire-tokens-after must be at least 1 second") }
+    }
+
+    mutating func run() throws {
+        var options = SimAzureOptions()
+        options.throttleEvery = throttleEvery
+        options.serverErrorEvery = serverErrorEvery
+        options.truncateEvery = truncateEvery
+        options.resetEvery = resetEvery
+        options.slowSeconds = slow
+        options.expireTokensAfter = expireTokensAfter
+        let folder = scenario
+        let simOptions = options
+        let azure = try userFacing { try SimAzure(scenario: folder, options: simOptions) }
+
+        // Signals are handled by dispatch sources; their default action must not kill us first.
+        signal(SIGINT, SIG_IGN)
+        signal(SIGTERM, SIG_IGN)
+        let stop = DispatchSemaphore(value: 0)
+        let watchers = [SIGINT, SIGTERM].map { number -> any DispatchSourceSignal in
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { stop.signal() }
+            source.resume()
+            return source
+        }
+
+        let requestedPort = port
+        let server = try userFacing { try SimHTTPServer(port: requestedPort, handler: azure.handler) }
+        if let path = writeConfig {
+            try userFacing { try Self.writeAtomically(SimulatorConfig.yaml(azure: azure, baseURL: server.baseURL, scenario: folder), to: path) }
+        }
+        Terminal.err(SimulatorConfig.summary(azure))
+        Terminal.out("simulator listening on \(server.baseURL) (scenario \(folder)); stop with Ctrl-C\n")
+
+        stop.wait()
+        server.stop()
+        withExtendedLifetime(watchers) {}
+        Terminal.err("simulator stopped after \(azure.requestCount) requests")
+    }
+
+    /// Writes through a temporary file and a rename, so a reader never sees half a config.
+    static func writeAtomically(_ text: String, to path: String) throws {
+        let temporary = path + ".tmp-\(getpid())"
+        do {
+            try Data(text.utf8).write(to: URL(fileURLWithPath: temporary))
+            if rename(temporary, path) != 0 {
+                let reason = String(cString: strerror(errno))
+                try? FileManager.default.removeItem(atPath: temporary)
+                throw CLIError(message: "cannot write the config to \(path): \(reason)")
+            }
+        } catch let e as CLIError {
+            throw e
+        } catch {
+            throw CLIError(message: "cannot write the config to \(path): \(error.localizedDescription)")
+        }
+    }
+}
+
+/// The aoai-audit config and the one-line summary `simulate` prints.
+enum SimulatorConfig {
+    /// A config with every endpoint at `baseURL` and one source per kind the simulator serves.
+    static func yaml(azure: SimAzure, baseURL: String, scenario: String) -> String {
+        let o = azure.options
+        let subscriptions = azure.subscriptions
+        let list = "[" + subscriptions.joined(separator: ", ") + "]"
+        var text = """
+            # aoai-audit config for the local Azure simulator at \(baseURL), written by
+            # `aoai-audit simulate --scenario \(scenario)`. Fake data, loopback only.
+            # The simulator accepts only its fake test identity; before collecting, export:
+            #   export AZURE_TENANT_ID=\(o.tenant)
+            #   export AZURE_CLIENT_ID=\(o.clientID)
+            #   export AZURE_CLIENT_SECRET=\(o.clientSecret)
+            #   export NO_PROXY=127.0.0.1,localhost
+            # then: aoai-audit collect --config <this file> --db <a database>
+            cloud:
+              arm: \(baseURL)
+              login: \(baseURL)
+              log_analytics: \(baseURL)
+            tenant: \(o.tenant)
+            auth: client-secret
+            sources:
+
+            """
+        if !subscriptions.isEmpty {
+            text += "  - name: activity\n    type: activity-log\n    subscriptions: \(list)\n"
+        }
+        text += "  - name: diagnostics\n    type: diagnostics-blobs\n    account_url: \(baseURL)/simstorage\n    container: insights-logs-requestresponse\n"
+        for feed in azure.feedNames {
+            let name = "status-" + feed.map { $0.isLetter || $0.isNumber ? String($0) : "-" }.joined()
+            text += "  - name: \(name)\n    type: status-feed\n    url: \(baseURL)/status/\(feed)\n"
+        }
+        if !subscriptions.isEmpty {
+            text += "  - name: rbac\n    type: rbac-snapshot\n    subscriptions: \(list)\n"
+        }
+        return text
+    }
+
+    /// `serving 2880 diagnostics blobs (2880 file-backed), 1212 Activity Log events, …` (stderr).
+    static func summary(_ azure: SimAzure) -> String {
+        let rr = azure.blobNames(container: "insights-logs-requestresponse")
+        let fileBacked = rr.filter { azure.isFileBacked(container: "insights-logs-requestresponse", name: $0) == true }.count
+        let subscriptions = azure.subscriptions
+        let events = subscriptions.reduce(0) { $0 + azure.activityEventCount(subscription: $1) }
+        let feeds = azure.feedNames
+        return "serving \(rr.count) diagnostics blobs (\(fileBacked) file-backed), "
+            + "\(azure.blobNames(container: "insights-activity-logs").count) activity export blobs, \(events) Activity Log events, "
+            + "\(azure.accountIDs.count) accounts in \(subscriptions.count) subscriptions, "
+            + "\(azure.diagnosticRecordCount) Log Analytics rows, feeds: \(feeds.isEmpty ? "none" : feeds.joined(separator: ", "))"
+    }
+}
