@@ -103,8 +103,13 @@ enum StatusReport {
             let lag = s.lagUs.map { ", lag \(ago($0))" } ?? ""
             out += "  \(s.name) [\(s.type)]: \(ok), \(s.records) records, \(s.checkpoints) checkpoints\(lag)\n"
             if let e = s.lastError { out += "    last error: \(e)\n" }
-            for (k, v) in s.cursors.sorted(by: { $0.key < $1.key }) {
-                out += "    checkpoint \(k) = \(Redactor.redact(v).prefixForDisplay(100))\n"
+            // A blob source holds one cursor per blob: show the last few (newest hours sort
+            // last), and say how many more JSON lists.
+            let cursors = s.cursors.sorted(by: { $0.key < $1.key })
+            let shown = 4
+            if cursors.count > shown { out += "    … \(cursors.count - shown) more checkpoints (status --format json lists them all)\n" }
+            for (k, v) in cursors.suffix(shown) {
+                out += "    checkpoint \(k.prefixForDisplay(140)) = \(Redactor.redact(v).prefixForDisplay(100))\n"
             }
             for c in s.coverage {
                 out += "    covered \(c.scope): \(Timestamp.isoSeconds(c.fromUs)) – \(Timestamp.isoSeconds(c.toUs)), \(c.windows) window\(c.windows == 1 ? "" : "s") (\(c.emptyWindows) empty), \(c.records) records\n"
