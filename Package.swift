@@ -55,7 +55,7 @@ let package = Package(
         .testTarget(name: "AuditCollectTests", dependencies: ["AuditCollect", "AuditCore", "AuditStore", "AuditNet", "AzureSimulator", "AuditTestSupport"]),
         .testTarget(name: "AuditCorrelateTests", dependencies: ["AuditCorrelate", "AuditCollect", "AuditCore", "AuditStore", "AzureSimulator", "AuditTestSupport"]),
         .testTarget(name: "AuditExportTests", dependencies: ["AuditExport", "AuditCore", "AuditStore", "AuditTestSupport"]),
-        .testTarget(name: "AuditCLITests", dependencies: ["aoai-audit", "AuditTestSupport"]),
+        .testTarget(name: "AuditCLITests", dependencies: ["aoai-audit", "AuditTestSupport", "AzureSimulator"]),
         .testTarget(name: "AzureSimulatorTests", dependencies: ["AzureSimulator", "AuditCore", "AuditTestSupport"]),
         .testTarget(name: "AuditAuthTests", dependencies: ["AuditNet", "AuditCore", "AuditTestSupport"]),
         .testTarget(name: "AuditNetTests", dependencies: ["AuditNet", "AuditCore", "AzureSimulator", "AuditTestSupport"]),

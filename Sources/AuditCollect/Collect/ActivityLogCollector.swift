@@ -103,6 +103,7 @@ public struct ActivityLogCollector: Collector {
             case .object(let o)?:
                 if case .array(let events)? = o["value"] {
                     for (i, e) in events.enumerated() {
+                        batch.read += 1  // route(_:bytes:…) counts only what it quarantines or unwraps
                         router.route(e, bytes: nil, line: i + 1, offset: 0, into: &batch)
                     }
                 } else {
@@ -126,7 +127,7 @@ public struct ActivityLogCollector: Collector {
             let checkpoints: [(key: String, value: String)] = last ? [("sub:\(sub):to", String(to)), ("sub:\(sub):lag", String(maxLag))] : []
             let coverage = last ? [CoverageWindow(scope: "subscription:\(sub)", fromUs: from, toUs: to, records: records)] : []
             outcome.counts += try context.store.write(batch, source: name, checkpoints: checkpoints, coverage: coverage)
-            context.log("\(name): subscription \(sub) \(Timestamp.isoSeconds(from))…\(Timestamp.isoSeconds(to)) page \(page): \(batch.read) events")
+            context.log("subscription \(sub) \(Timestamp.isoSeconds(from))…\(Timestamp.isoSeconds(to)) page \(page): \(batch.read) events")
         }
         return records
     }

@@ -74,7 +74,7 @@ enum AzureResponses {
             hint = ""
         }
         if !response.requestIDs.isEmpty { hint += (hint.isEmpty ? "" : " ") + "(\(response.requestIDs.joined(separator: ", ")))" }
-        return .service(source: source, url: HTTPRequest.display(url), status: response.status, code: code, message: Redactor.redact(message), hint: hint)
+        return .service(source: source, url: pathOnly(url), status: response.status, code: code, message: Redactor.redact(message), hint: hint)
     }
 
     /// The one-line error for a failed Storage call.
@@ -95,7 +95,13 @@ enum AzureResponses {
         default:
             hint = ""
         }
-        return .service(source: source, url: HTTPRequest.display(url), status: response.status, code: code, message: Redactor.redact(message), hint: hint)
+        return .service(source: source, url: pathOnly(url), status: response.status, code: code, message: Redactor.redact(message), hint: hint)
+    }
+
+    /// The URL without its query (filters, markers and SAS parameters make error lines long
+    /// and say nothing the message does not).
+    static func pathOnly(_ url: String) -> String {
+        HTTPRequest.display(String(url.prefix { $0 != "?" }))
     }
 }
 

@@ -152,7 +152,7 @@ struct BlobContainerReader: Sendable {
             if let c = b.created, let was = cursor.created, c != was { return true }
             return b.length != cursor.offset
         }
-        context.log("\(name): \(blobs.count) blobs listed, \(work.count) with new bytes")
+        context.log("\(blobs.count) blobs listed, \(work.count) with new bytes")
 
         let shared = BlobWork(items: work, outcome: outcome)
         let threads = max(1, min(concurrency, work.count))
@@ -227,7 +227,7 @@ struct BlobContainerReader: Sendable {
         var item = listed
         var cursor = BlobCursor(context.checkpoints["blob:" + item.name]) ?? BlobCursor(created: item.created, etag: item.etag, offset: 0, lines: 0)
         if (item.created != nil && cursor.created != nil && item.created != cursor.created) || item.length < cursor.offset {
-            context.log("\(name): \(item.name) was re-created; reading it again from the start")
+            context.log("\(item.name) was re-created; reading it again from the start")
             cursor = BlobCursor(created: item.created, etag: item.etag, offset: 0, lines: 0)
         }
         let router = RecordRouter(forced: kind, location: "\(name): \(container)/\(item.name)")
@@ -261,7 +261,7 @@ struct BlobContainerReader: Sendable {
                 // Changed (or gone) since the listing: look again, at most a few times.
                 attempts += 1
                 guard attempts <= 3, let fresh = try properties(blobURL, auth: auth, context: context), response.status == 412 else {
-                    if response.status == 404 { context.log("\(name): \(item.name) disappeared while being read"); return }
+                    if response.status == 404 { context.log("\(item.name) disappeared while being read"); return }
                     throw AzureResponses.storageFailure(source: name, url: blobURL, response: response)
                 }
                 if let c = fresh.created, let was = cursor.created, c != was || fresh.length < cursor.offset {

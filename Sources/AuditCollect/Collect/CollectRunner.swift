@@ -43,6 +43,8 @@ public struct CollectSummary: Sendable {
 public final class CollectRunner {
     /// `--since` may reach this far back (the Activity Log keeps 90 days).
     public static let maxSinceDays: Int64 = 90
+    /// Source types that load request records (api-version switches are derived after them).
+    static let requestSourceTypes: Set<String> = [DiagnosticsBlobsCollector.type, LogAnalyticsCollector.type]
 
     public let database: Database
     public let config: Config
@@ -162,8 +164,19 @@ public final class CollectRunner {
         }
         group.wait()
         var summary = CollectSummary(outcomes: results.all)
-        // api-version switches need every request row: once per source that loaded requests.
-        for i in summary.outcomes.indices where summary.outcomes[i].counts.requests > 0 {
+        // Blobs carry every request, Log Analytics per-minute totals of successes: the two cannot
+        // be matched, so an account read through both is counted twice.
+        let types = Set(summary.outcomes.map(\.type))
+        if types.contains(DiagnosticsBlobsCollector.type), types.contains(LogAnalyticsCollector.type) {
+            for i in summary.outcomes.indices where summary.outcomes[i].type == LogAnalyticsCollector.type {
+                summary.outcomes[i].warnings.append("requests of an account read both from storage (diagnostics-blobs) and from this workspace are counted twice; read each account's resource logs from one of the two")
+            }
+        }
+        // api-version switches need every request row: once per source that loaded requests, and
+        // once per request source that ran cleanly — a run killed after its last commit but before
+        // this step left request rows whose switches were never derived (deriving is idempotent).
+        for i in summary.outcomes.indices where summary.outcomes[i].counts.requests > 0
+            || (!summary.outcomes[i].failed && Self.requestSourceTypes.contains(summary.outcomes[i].type)) {
             do {
                 summary.derivedChanges += try store.deriveAPIVersionChanges(source: summary.outcomes[i].name)
             } catch {

@@ -22,6 +22,7 @@ struct Collect: ParsableCommand {
               aoai-audit collect --config /etc/aoai-audit/aoai-audit.yaml
               aoai-audit collect --source azure-status --source app-sdks
               aoai-audit collect --since 30d --format json
+              aoai-audit collect --show-query --source la-workspace
 
             Exit: 0 every source succeeded; 3 a source failed or records were quarantined (named); \
             1 nothing could run (config invalid, unknown --source, --since more than 90 days back).
@@ -47,11 +48,26 @@ struct Collect: ParsableCommand {
     @Flag(help: "Print each source's diagnostics (requests, windows) to stderr.")
     var verbose = false
 
+    @Flag(help: "Print the KQL the next run would send for each diagnostics-log-analytics source, window by window, and exit without fetching or writing anything.")
+    var showQuery = false
+
     func validate() throws {
         guard (1...32).contains(concurrency) else { throw ValidationError("--concurrency must be between 1 and 32") }
     }
 
     mutating func run() throws {
+        if showQuery {
+            let text = try userFacing { () throws -> String in
+                guard let config = try global.loadConfig() else {
+                    throw CLIError(message: "no config file: pass --config, set AOAI_AUDIT_CONFIG, or put aoai-audit.yaml in the current folder")
+                }
+                let now = TimeArgument.nowMicros()
+                let sinceUs = try since.map { text throws in try CollectRunner.parseSince(text, now: now) }
+                return try CollectCommand.showQueries(config: config, databasePath: global.databasePath(config), since: sinceUs, now: now, sources: sources)
+            }
+            Terminal.out(text)
+            return
+        }
         let quiet = global.quiet
         let progress = CollectProgressPrinter(enabled: Terminal.stderrIsTTY && !quiet && format == .table)
         let summary: CollectSummary = try userFacing {
@@ -105,6 +121,9 @@ enum CollectCommand {
     static func makeHTTPTransport() -> any HTTPTransport {
         var options = HTTPClientOptions()
         options.userAgent = "aoai-audit/\(AOAIAudit.configuration.version)"
+        // A private CA (TLS-inspecting proxy): the first of these that is set; else the system store.
+        let env = ProcessInfo.processInfo.environment
+        options.caBundle = ["AOAI_AUDIT_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE"].lazy.compactMap { env[$0] }.first { !$0.isEmpty }
         return CurlHTTPClient(options: options)
     }
 
@@ -114,6 +133,39 @@ enum CollectCommand {
         return { method, tenant throws(AuthError) in
             try Credentials.make(method: method, tenant: tenant, login: login, environment: environment, http: http)
         }
+    }
+
+    /// `collect --show-query`: for each selected diagnostics-log-analytics source, the two KQL
+    /// queries of every window the next run would read (from its committed cursor, else
+    /// `--since`, else 7 days back), as `//`-commented blocks that paste into Log Analytics.
+    /// Reads the cursors only (read-only, and not at all when the database does not exist yet).
+    static func showQueries(config: Config, databasePath: String, since: Int64?, now: Int64, sources: [String]) throws -> String {
+        let all = config.sources
+        for name in sources where !all.contains(where: { $0.name == name }) {
+            throw CollectError.unknownSource(name, valid: all.map(\.name))
+        }
+        let selected = sources.isEmpty ? all : all.filter { sources.contains($0.name) }
+        let db = FileManager.default.fileExists(atPath: databasePath) ? try Database(path: databasePath, readOnly: true) : nil
+        var out = ""
+        for source in selected where source.type == LogAnalyticsCollector.type {
+            guard let collector = try CollectorRegistry.make(source) as? LogAnalyticsCollector else { continue }
+            let checkpoints = try db?.connection.checkpoints(source: source.name) ?? [:]
+            let windows = collector.windows(now: now, since: since, checkpoints: checkpoints)
+            let head = "// source '\(source.name)' (\(LogAnalyticsCollector.type)), workspace \(collector.workspace)"
+            let shape = "window \(duration(collector.window / Timestamp.microsPerSecond)), lag \(duration(collector.lag / Timestamp.microsPerSecond))"
+            guard let first = windows.first, let last = windows.last else {
+                out += head + ": no complete window to query yet (\(shape))\n\n"
+                continue
+            }
+            out += head + ": \(windows.count) window\(windows.count == 1 ? "" : "s") of ingestion_time(), "
+                + "\(Timestamp.isoSeconds(first.from)) … \(Timestamp.isoSeconds(last.to)) (\(shape))\n\n"
+            for w in windows {
+                let label = "\(Timestamp.isoSeconds(w.from)) … \(Timestamp.isoSeconds(w.to))"
+                out += "// window \(label): failures (status >= 400), whole\n" + LogAnalyticsCollector.kql(failuresFrom: w.from, to: w.to) + "\n\n"
+                out += "// window \(label): successes, counted per minute\n" + LogAnalyticsCollector.kql(summaryFrom: w.from, to: w.to) + "\n\n"
+            }
+        }
+        return out
     }
 
     // MARK: - Text
