@@ -165,13 +165,14 @@ extension SimAzureState {
                 }
                 if name.hasPrefix(".") { continue }
                 let path = current + "/" + name
-                var info = stat()
-                guard stat(path, &info) == 0 else { continue }
-                switch info.st_mode & S_IFMT {
-                case S_IFDIR: stack.append(path)
-                case S_IFREG:
-                    let modified = Int64(info.st_mtim.tv_sec) * Timestamp.microsPerSecond + Int64(info.st_mtim.tv_nsec) / 1000
-                    out.append((path, Int(info.st_size), modified))
+                // FileManager rather than stat(2): with MemberImportVisibility a clean build
+                // resolves `struct stat` to CoreFoundation's module and refuses its members.
+                guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else { continue }
+                switch attributes[.type] as? FileAttributeType {
+                case .typeDirectory?: stack.append(path)
+                case .typeRegular?:
+                    let modified = ((attributes[.modificationDate] as? Date)?.timeIntervalSince1970).map { Int64($0 * 1_000_000) } ?? 0
+                    out.append((path, (attributes[.size] as? NSNumber)?.intValue ?? 0, modified))
                 default: break
                 }
             }
