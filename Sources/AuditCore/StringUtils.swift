@@ -38,6 +38,12 @@ extension String {
     }
 
     /// The first `count` characters, with an ellipsis when cut.
+    /// True for a GUID in its 8-4-4-4-12 hex form (subscription, workspace, object ids).
+    public var isGUID: Bool {
+        let parts = split(separator: "-", omittingEmptySubsequences: false)
+        return parts.map(\.count) == [8, 4, 4, 4, 12] && allSatisfy { $0.isHexDigit || $0 == "-" }
+    }
+
     public func prefixForDisplay(_ count: Int) -> String {
         self.count <= count ? self : String(prefix(count)) + "…"
     }

@@ -295,6 +295,14 @@ public enum TimeArgument {
         return Timestamp.parse(t)
     }
 
+    /// A duration as config files spell it (`90m`, `2h`, `1d`, `45s`, `2w`) in microseconds;
+    /// nil for anything else, and for zero unless `allowZero`.
+    public static func duration(_ text: String, allowZero: Bool = false) -> Int64? {
+        let t = text.trimmingSpaces
+        guard let last = t.last, let unit = durationUnit(last), let n = Int64(t.dropLast()), n > 0 || (allowZero && n == 0) else { return nil }
+        return n * unit
+    }
+
     private static func durationUnit(_ c: Character) -> Int64? {
         switch c {
         case "s": return Timestamp.microsPerSecond

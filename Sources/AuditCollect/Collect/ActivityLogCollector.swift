@@ -36,11 +36,11 @@ public struct ActivityLogCollector: Collector {
     public init(source: SourceConfig) throws(ConfigError) {
         name = source.name
         subscriptions = try source.strings("subscriptions", required: true).map { $0.lowercased() }
-        for s in subscriptions where !Self.isGUID(s) {
+        for s in subscriptions where !s.isGUID {
             throw source.invalid("subscriptions", "'\(s)' is not a subscription id (a GUID such as 11111111-2222-3333-4444-555555555555)")
         }
         if let l = try source.string("lookback") {
-            guard let us = Self.duration(l) else { throw source.invalid("lookback", "'\(l)' is not a duration (e.g. 2h, 90m, 1d)") }
+            guard let us = TimeArgument.duration(l) else { throw source.invalid("lookback", "'\(l)' is not a duration (e.g. 2h, 90m, 1d)") }
             fixedLookback = us
         } else {
             fixedLookback = nil
@@ -130,22 +130,5 @@ public struct ActivityLogCollector: Collector {
             context.log("subscription \(sub) \(Timestamp.isoSeconds(from))…\(Timestamp.isoSeconds(to)) page \(page): \(batch.read) events")
         }
         return records
-    }
-
-    static func isGUID(_ s: String) -> Bool {
-        let parts = s.split(separator: "-", omittingEmptySubsequences: false)
-        return parts.map(\.count) == [8, 4, 4, 4, 12] && s.allSatisfy { $0.isHexDigit || $0 == "-" }
-    }
-
-    /// `90m`, `2h`, `1d`, `45s` → microseconds.
-    static func duration(_ s: String) -> Int64? {
-        guard let unit = s.last, let n = Int64(s.dropLast()), n > 0 else { return nil }
-        switch unit {
-        case "s": return n * Timestamp.microsPerSecond
-        case "m": return n * Timestamp.microsPerMinute
-        case "h": return n * Timestamp.microsPerHour
-        case "d": return n * Timestamp.microsPerDay
-        default: return nil
-        }
     }
 }

@@ -48,13 +48,13 @@ public struct LogAnalyticsCollector: Collector {
     public init(source: SourceConfig) throws(ConfigError) {
         name = source.name
         let ws = (try source.string("workspace", required: true) ?? "").trimmingSpaces
-        guard Self.isGUID(ws) else {
+        guard ws.isGUID else {
             let why = ws.hasPrefix("/") ? " (that is the ARM resource id)" : ""
             throw source.invalid("workspace", "'\(ws)' is not a workspace id\(why): give the workspace's customerId GUID (az monitor log-analytics workspace show --query customerId)")
         }
         workspace = ws.lowercased()
         if let w = try source.string("window") {
-            guard let us = Self.duration(w), us >= Timestamp.microsPerMinute, us <= Timestamp.microsPerDay else {
+            guard let us = TimeArgument.duration(w), us >= Timestamp.microsPerMinute, us <= Timestamp.microsPerDay else {
                 throw source.invalid("window", "'\(w)' is not a window between 1m and 1d (e.g. 1h, 30m)")
             }
             window = us
@@ -62,7 +62,7 @@ public struct LogAnalyticsCollector: Collector {
             window = Self.defaultWindow
         }
         if let l = try source.string("lag") {
-            guard let us = Self.duration(l, allowZero: true), us <= Timestamp.microsPerDay else {
+            guard let us = TimeArgument.duration(l, allowZero: true), us <= Timestamp.microsPerDay else {
                 throw source.invalid("lag", "'\(l)' is not a duration of at most 1d (e.g. 10m, 0m)")
             }
             lag = us
@@ -273,25 +273,5 @@ public struct LogAnalyticsCollector: Collector {
         }
         if !response.requestIDs.isEmpty { hint += (hint.isEmpty ? "" : " ") + "(\(response.requestIDs.joined(separator: ", ")))" }
         return .service(source: name, url: url, status: response.status, code: code, message: message, hint: hint)
-    }
-
-    // MARK: - Config values
-
-    static func isGUID(_ s: String) -> Bool {
-        let parts = s.split(separator: "-", omittingEmptySubsequences: false)
-        return parts.map(\.count) == [8, 4, 4, 4, 12] && s.allSatisfy { $0.isHexDigit || $0 == "-" }
-    }
-
-    /// `90m`, `1h`, `1d`, `45s` → microseconds.
-    static func duration(_ s: String, allowZero: Bool = false) -> Int64? {
-        let t = s.trimmingSpaces
-        guard let unit = t.last, let n = Int64(t.dropLast()), n > 0 || (allowZero && n == 0) else { return nil }
-        switch unit {
-        case "s": return n * Timestamp.microsPerSecond
-        case "m": return n * Timestamp.microsPerMinute
-        case "h": return n * Timestamp.microsPerHour
-        case "d": return n * Timestamp.microsPerDay
-        default: return nil
-        }
     }
 }

@@ -40,7 +40,7 @@ public struct RBACSnapshotCollector: Collector {
     public init(source: SourceConfig) throws(ConfigError) {
         name = source.name
         subscriptions = try source.strings("subscriptions", required: true).map { $0.trimmingSpaces.lowercased() }
-        for s in subscriptions where !LogAnalyticsCollector.isGUID(s) {
+        for s in subscriptions where !s.isGUID {
             throw source.invalid("subscriptions", "'\(s)' is not a subscription id (a GUID such as 11111111-2222-3333-4444-555555555555)")
         }
         accounts = try source.strings("accounts").map { $0.trimmingSpaces }
