@@ -9,6 +9,7 @@ public enum SQLFiles {
         ("0001_init.sql", text(PackageResources._001_init_sql)),
         ("0002_correlation.sql", text(PackageResources._002_correlation_sql)),
         ("0003_collect.sql", text(PackageResources._003_collect_sql)),
+        ("0004_probes.sql", text(PackageResources._004_probes_sql)),
     ]
 
     /// `(file name, contents)` of every built-in named query.
@@ -18,6 +19,7 @@ public enum SQLFiles {
         ("changes_before.sql", text(PackageResources.changes_before_sql)),
         ("failures_by_caller.sql", text(PackageResources.failures_by_caller_sql)),
         ("key_rotations.sql", text(PackageResources.key_rotations_sql)),
+        ("probes.sql", text(PackageResources.probes_sql)),
         ("quarantine_summary.sql", text(PackageResources.quarantine_summary_sql)),
         ("role_assignment_changes.sql", text(PackageResources.role_assignment_changes_sql)),
         ("top_error_codes.sql", text(PackageResources.top_error_codes_sql)),

@@ -14,6 +14,12 @@ public struct PlantedOptions: Sendable, Equatable {
     public var hours: Int = 24
     /// Mean requests per minute of each account, all its callers together (before the diurnal curve).
     public var requestsPerMinute: Int = 60
+    /// `aoai-audit demo`'s story: exactly one planted burst, a `key_rotation` near the middle of
+    /// the window on an account with a key caller, and the usual decoys (rotations and key
+    /// listings elsewhere, role assignments of other principals, old and harmless SDK bumps,
+    /// incidents of other regions and services, the stale-key 401 trickle). False (the default)
+    /// plans 4–7 bursts of every kind; the same options give the same scenario either way.
+    public var demo = false
 
     /// Scenario-1's shape: 24 hours from 2026-09-14, 60 requests a minute per account.
     public init() {}

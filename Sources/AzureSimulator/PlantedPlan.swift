@@ -22,12 +22,20 @@ struct PlantedPlan {
 
     private enum Placement { case startEdge, endEdge, near(Int64), anywhere }
 
-    init(estate: PlantedEstate, windowStart: Int64, windowEnd: Int64, seed: UInt64) {
+    init(estate: PlantedEstate, windowStart: Int64, windowEnd: Int64, seed: UInt64, demo: Bool = false) {
         self.estate = estate
         self.windowStart = windowStart
         self.windowEnd = windowEnd
         reserved = Array(repeating: [], count: estate.accounts.count)
         rng = GeneratorRandom(seed: seed, stream: 12)
+
+        if demo {
+            // `PlantedOptions.demo`: one key rotation near the middle of the window, nothing else.
+            let middle = windowStart + (windowEnd - windowStart) / 2
+            if let b = place(.keyRotation, .near(middle)) ?? place(.keyRotation, .anywhere) { add(b) }
+            for i in bursts.indices { plantEffects(i) }
+            return
+        }
 
         var kinds = PlantedEstate.shuffled(PlantedKind.allCases, &rng)
         let count = rng.int(in: 4...7)

@@ -50,7 +50,7 @@ public enum PlantedScenario {
         let windowStart = options.start / Timestamp.microsPerHour * PlantedTime.hour
         let windowEnd = windowStart + Int64(options.hours) * PlantedTime.hour
         let estate = PlantedEstate(seed: options.seed, requestsPerMinute: options.requestsPerMinute)
-        let plan = PlantedPlan(estate: estate, windowStart: windowStart, windowEnd: windowEnd, seed: options.seed)
+        let plan = PlantedPlan(estate: estate, windowStart: windowStart, windowEnd: windowEnd, seed: options.seed, demo: options.demo)
         let activity = PlantedActivity(plan: plan, seed: options.seed)
         var writer = GeneratorFileWriter()
         try writer.makeDirectories(root)

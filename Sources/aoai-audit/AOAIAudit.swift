@@ -15,6 +15,6 @@ struct AOAIAudit: ParsableCommand {
             --fail-on-new-bursts); 64 usage error.
             """,
         version: "0.1.0",
-        subcommands: [Import.self, Collect.self, Status.self, Query.self, Search.self, Correlate.self, Mark.self, Generate.self, Simulate.self, Export.self, Run.self, Schedule.self]
+        subcommands: [Demo.self, Import.self, Collect.self, Status.self, Query.self, Search.self, Correlate.self, Mark.self, Probe.self, Doctor.self, Generate.self, Simulate.self, Export.self, Run.self, Schedule.self]
     )
 }

@@ -14,6 +14,7 @@ import Foundation
 /// | `GET /subscriptions/{sub}/providers/microsoft.insights/eventtypes/management/values` | Activity Log (`$filter`, `$select`, `nextLink`) |
 /// | `GET /{scope}/providers/Microsoft.Authorization/roleAssignments` | role assignments (`atScope()`, `principalId eq`, `assignedTo()`) |
 /// | `GET /{scope}/providers/Microsoft.Authorization/roleDefinitions[/{id}]` | built-in role definitions |
+/// | `GET /{scope}/providers/Microsoft.Authorization/permissions` | the caller's effective actions at a scope (SimAzurePermissions.swift) |
 /// | `GET /subscriptions/{sub}[/resourceGroups/{rg}]/providers/Microsoft.CognitiveServices/accounts[/{name}]` | accounts (list, GET; `POST …/listKeys`) |
 /// | `POST /v1/workspaces/{id}/query` | Log Analytics (the collector's two KQL shapes) |
 /// | `GET /status/{azure.rss,openai.atom,incidents.json}` | status feeds (ETag, Last-Modified, 304) |
@@ -287,7 +288,7 @@ struct SimAzureState {
             case .blobs: response = handleBlob(request)
             case .logAnalytics: response = handleLogAnalytics(request)
             case .statusFeeds: response = handleFeed(request)
-            case .rbac: response = handleRBAC(request)
+            case .rbac: response = Self.isPermissionsPath(request.path) ? handlePermissions(request) : handleRBAC(request)
             case .accounts: response = handleAccounts(request)
             case .dataPlane: response = handleDataPlane(request)
             case .unknown:

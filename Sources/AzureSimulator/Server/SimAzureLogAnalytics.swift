@@ -27,6 +27,7 @@ struct SimDiagnosticRecord: Sendable {
 
 /// The Log Analytics query API (formats.md §4.4) for exactly the collector's two KQL shapes —
 /// raw failures and per-minute summaries of successes over an `ingestion_time()` window —
+/// and `print 1` (one table, one row: `doctor`'s access check) —
 /// with `long` cells written as strings, `PartialError` injection and the query counter.
 extension SimAzureState {
     static let logAnalyticsAudiences = ["https://api.loganalytics.io"]
@@ -117,6 +118,11 @@ extension SimAzureState {
         laQueriesReceived += 1
         guard let kql, !kql.trimmingSpaces.isEmpty else {
             return laError(400, "BadArgumentError", "The request had some invalid properties: 'query' is required.")
+        }
+        // `print 1`: the cheapest query there is (`aoai-audit doctor` checks read access with it).
+        if kql.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" }).joined(separator: " ").lowercased() == "print 1" {
+            laQueriesServed += 1
+            return SimResponse.json(200, #"{"tables":[{"name":"PrimaryResult","columns":[{"name":"print_0","type":"long"}],"rows":[["1"]]}]}"#)
         }
         guard let query = Self.parseKQL(kql) else {
             return laError(

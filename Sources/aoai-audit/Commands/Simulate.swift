@@ -104,7 +104,7 @@ struct Simulate: ParsableCommand {
         let requestedPort = port
         let server = try userFacing { try SimHTTPServer(port: requestedPort, handler: azure.handler) }
         if let path = writeConfig {
-            try userFacing { try Self.writeAtomically(SimulatorConfig.yaml(azure: azure, baseURL: server.baseURL, scenario: folder), to: path) }
+            try userFacing { try SimulatorConfig.write(SimulatorConfig.yaml(azure: azure, baseURL: server.baseURL, scenario: folder), to: path) }
         }
         Terminal.err(SimulatorConfig.summary(azure))
         Terminal.out("simulator listening on \(server.baseURL) (scenario \(folder)); stop with Ctrl-C\n")
@@ -113,75 +113,5 @@ struct Simulate: ParsableCommand {
         server.stop()
         withExtendedLifetime(watchers) {}
         Terminal.err("simulator stopped after \(azure.requestCount) requests")
-    }
-
-    /// Writes through a temporary file and a rename, so a reader never sees half a config.
-    static func writeAtomically(_ text: String, to path: String) throws {
-        let temporary = path + ".tmp-\(getpid())"
-        do {
-            try Data(text.utf8).write(to: URL(fileURLWithPath: temporary))
-            if rename(temporary, path) != 0 {
-                let reason = String(cString: strerror(errno))
-                try? FileManager.default.removeItem(atPath: temporary)
-                throw CLIError(message: "cannot write the config to \(path): \(reason)")
-            }
-        } catch let e as CLIError {
-            throw e
-        } catch {
-            throw CLIError(message: "cannot write the config to \(path): \(error.localizedDescription)")
-        }
-    }
-}
-
-/// The aoai-audit config and the one-line summary `simulate` prints.
-enum SimulatorConfig {
-    /// A config with every endpoint at `baseURL` and one source per kind the simulator serves.
-    static func yaml(azure: SimAzure, baseURL: String, scenario: String) -> String {
-        let o = azure.options
-        let subscriptions = azure.subscriptions
-        let list = "[" + subscriptions.joined(separator: ", ") + "]"
-        var text = """
-            # aoai-audit config for the local Azure simulator at \(baseURL), written by
-            # `aoai-audit simulate --scenario \(scenario)`. Fake data, loopback only.
-            # The simulator accepts only its fake test identity; before collecting, export:
-            #   export AZURE_TENANT_ID=\(o.tenant)
-            #   export AZURE_CLIENT_ID=\(o.clientID)
-            #   export AZURE_CLIENT_SECRET=\(o.clientSecret)
-            #   export NO_PROXY=127.0.0.1,localhost
-            # then: aoai-audit collect --config <this file> --db <a database>
-            cloud:
-              arm: \(baseURL)
-              login: \(baseURL)
-              log_analytics: \(baseURL)
-            tenant: \(o.tenant)
-            auth: client-secret
-            sources:
-
-            """
-        if !subscriptions.isEmpty {
-            text += "  - name: activity\n    type: activity-log\n    subscriptions: \(list)\n"
-        }
-        text += "  - name: diagnostics\n    type: diagnostics-blobs\n    account_url: \(baseURL)/simstorage\n    container: insights-logs-requestresponse\n"
-        for feed in azure.feedNames {
-            let name = "status-" + feed.map { $0.isLetter || $0.isNumber ? String($0) : "-" }.joined()
-            text += "  - name: \(name)\n    type: status-feed\n    url: \(baseURL)/status/\(feed)\n"
-        }
-        if !subscriptions.isEmpty {
-            text += "  - name: rbac\n    type: rbac-snapshot\n    subscriptions: \(list)\n"
-        }
-        return text
-    }
-
-    /// `serving 2880 diagnostics blobs (2880 file-backed), 1212 Activity Log events, …` (stderr).
-    static func summary(_ azure: SimAzure) -> String {
-        let rr = azure.blobNames(container: "insights-logs-requestresponse")
-        let fileBacked = rr.filter { azure.isFileBacked(container: "insights-logs-requestresponse", name: $0) == true }.count
-        let subscriptions = azure.subscriptions
-        let events = subscriptions.reduce(0) { $0 + azure.activityEventCount(subscription: $1) }
-        let feeds = azure.feedNames
-        return "serving \(rr.count) diagnostics blobs (\(fileBacked) file-backed), "
-            + "\(azure.blobNames(container: "insights-activity-logs").count) activity export blobs, \(events) Activity Log events, "
-            + "\(azure.accountIDs.count) accounts in \(subscriptions.count) subscriptions, "
-            + "\(azure.diagnosticRecordCount) Log Analytics rows, feeds: \(feeds.isEmpty ? "none" : feeds.joined(separator: ", "))"
     }
 }
