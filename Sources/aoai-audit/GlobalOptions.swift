@@ -83,6 +83,11 @@ enum Terminal {
     static func out(_ s: String) {
         FileHandle.standardOutput.write(Data(s.utf8))
     }
+
+    /// Rewrites the progress line on stderr (callers check `stderrIsTTY`); nil clears it.
+    static func progress(_ line: String?) {
+        FileHandle.standardError.write(Data(("\r\u{1B}[K" + (line ?? "")).utf8))
+    }
 }
 
 /// Parses `--since/--until` style values.

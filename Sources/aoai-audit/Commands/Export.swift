@@ -86,10 +86,21 @@ struct Export: ParsableCommand {
                 options.windowFromUs = try parseTime(since, name: "since")
                 options.windowToUs = try parseTime(until, name: "until")
             }
-            if let stage = ProcessInfo.processInfo.environment[Self.crashHookVariable].flatMap(ExportStage.init(rawValue:)) {
-                options.afterStage = { s, _ in if s == stage { kill(getpid(), SIGKILL) } }
+            let crashStage = ProcessInfo.processInfo.environment[Self.crashHookVariable].flatMap(ExportStage.init(rawValue:))
+            // Progress on a terminal only: one line rewritten as each file is published.
+            let showProgress = Terminal.stderrIsTTY && !global.quiet
+            var published = 0
+            if crashStage != nil || showProgress {
+                options.afterStage = { stage, path in
+                    if stage == crashStage { kill(getpid(), SIGKILL) }
+                    if showProgress && stage == .manifest {
+                        published += 1
+                        Terminal.progress("[\(published)] published \((path as NSString).lastPathComponent.replacingOccurrences(of: ".manifest.json", with: ""))")
+                    }
+                }
             }
             var summary = try Exporter(database: db, options: options).run()
+            if showProgress { Terminal.progress(nil) }
             if let keepText = keep ?? exportConfig.keep {
                 guard let cutoff = TimeArgument.parse(keepText, now: now), keepText.last?.isLetter == true, keepText.last != "Z" else {
                     throw ValidationError("--keep '\(keepText)' is not a duration (90d, 12w, 36h)")
