@@ -65,8 +65,44 @@ public struct Burst: Sendable, Equatable {
     public var sampleCorrelationIDs: [String]
     public var region: String?
     public var candidates: [Candidate] = []
+    /// The latest `aoai-audit probe` of this resource from 5 minutes before the start to an
+    /// hour after the end: evidence of what the service answers now, never a cause (it does
+    /// not change any score).
+    public var probe: ProbeConfirmation?
 
     public var topCause: Candidate? { candidates.first }
+}
+
+/// A stored data-plane probe seen during a burst, and whether it reproduces its signature.
+public struct ProbeConfirmation: Sendable, Equatable {
+    public var timeUs: Int64
+    /// ok, invalid_key_or_endpoint, key_auth_disabled, token_rejected, no_data_plane_role, …
+    public var probeClass: String
+    public var status: Int
+    public var apimRequestID: String?
+    /// confirms, not_reproduced or differs (the same rule as the named query `probes`).
+    public var verdict: String
+
+    public init(timeUs: Int64, probeClass: String, status: Int, apimRequestID: String?, signature: String) {
+        self.timeUs = timeUs
+        self.probeClass = probeClass
+        self.status = status
+        self.apimRequestID = apimRequestID
+        verdict = Self.verdict(probeClass: probeClass, status: status, signature: signature)
+    }
+
+    static func verdict(probeClass: String, status: Int, signature: String) -> String {
+        switch (probeClass, signature) {
+        case ("ok", _): return "not_reproduced"
+        case ("invalid_key_or_endpoint", "key_error"), ("invalid_key_or_endpoint", "mixed"),
+             ("key_auth_disabled", "auth_type_disabled"), ("key_auth_disabled", "mixed"),
+             ("token_rejected", "token_or_permission_error"), ("token_rejected", "mixed"),
+             ("no_data_plane_role", "token_or_permission_error"), ("no_data_plane_role", "mixed"):
+            return "confirms"
+        case ("other", "forbidden") where status == 403: return "confirms"
+        default: return "differs"
+        }
+    }
 }
 
 /// What `correlate` returns.

@@ -78,7 +78,31 @@ public struct Correlator {
         assignFleets(&bursts)
         let finder = try CandidateFinder(db: db, options: options, bursts: bursts)
         for i in bursts.indices { bursts[i].candidates = finder.rank(bursts[i], all: bursts) }
+        try attachProbes(&bursts)
         return CorrelationReport(sinceUs: options.sinceUs, untilUs: options.untilUs, bursts: bursts, elapsedUs: TimeArgument.nowMicros() - started)
+    }
+
+    /// Cites the latest stored probe of each burst's resource (by ARM id, or by account name
+    /// for probes that knew only the host), from 5 minutes before the start to an hour after the end.
+    func attachProbes(_ bursts: inout [Burst]) throws {
+        guard !bursts.isEmpty, try db.connection.scalar("SELECT count(*) FROM sqlite_master WHERE name = 'probes'")?.integer == 1,
+              try db.connection.scalar("SELECT count(*) FROM probes")?.integer ?? 0 > 0 else { return }
+        let s = try db.connection.prepare("""
+            SELECT time_us, class, status, apim_request_id FROM probes
+            WHERE resource_id <> '' AND (resource_id = ?1 OR ?1 LIKE '%/' || resource_id)
+              AND time_us >= ?2 AND time_us <= ?3
+            ORDER BY time_us DESC, seq DESC LIMIT 1
+            """)
+        for i in bursts.indices {
+            s.bind(bursts[i].resourceID, at: 1)
+            s.bind(bursts[i].startUs - 5 * Timestamp.microsPerMinute, at: 2)
+            s.bind(bursts[i].endUs + Timestamp.microsPerHour, at: 3)
+            if try s.step() {
+                bursts[i].probe = ProbeConfirmation(timeUs: s.int64(at: 0), probeClass: s.text(at: 1) ?? "", status: Int(s.int64(at: 2)),
+                                                    apimRequestID: s.text(at: 3), signature: bursts[i].signature)
+            }
+            s.reset()
+        }
     }
 
     /// True when the series had no requests in the 30 minutes before minute `m`.

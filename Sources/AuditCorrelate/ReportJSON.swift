@@ -46,6 +46,12 @@ public enum ReportJSON {
             ("signature", .string(b.signature)),
             ("region", b.region.map { .string($0) } ?? .null),
             ("sample_correlation_ids", strings(b.sampleCorrelationIDs)),
+            ("probe", b.probe.map { p in
+                .object(JSONObject([
+                    ("time", .string(Timestamp.iso(p.timeUs))), ("class", .string(p.probeClass)), ("status", .number(String(p.status))),
+                    ("apim_request_id", p.apimRequestID.map { .string($0) } ?? .null), ("verdict", .string(p.verdict)),
+                ]))
+            } ?? .null),
         ]))
     }
 
@@ -77,6 +83,7 @@ public enum ReportText {
                 out += "   why:   \(top.explanation)\n"
                 for e in top.evidence { out += "   evidence: \(e.sourceID)" + (e.correlationID.map { " (correlation \($0))" } ?? "") + " at \(Timestamp.isoSeconds(e.timeUs))" + (e.actor.map { " by \($0)" } ?? "") + "\n" }
             }
+            if let p = b.probe { out += "   probe: \(Timestamp.isoSeconds(p.timeUs)) \(p.probeClass) (HTTP \(p.status)) — \(p.verdict.replacingOccurrences(of: "_", with: " "))\n" }
             out += "   failing: \(b.callers.joined(separator: ", "))" + (b.succeeding.isEmpty ? "" : "; still succeeding: \(b.succeeding.joined(separator: ", "))") + "\n"
         }
         return out

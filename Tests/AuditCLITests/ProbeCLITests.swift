@@ -271,6 +271,13 @@ import Testing
         #expect(row["burst_id"]?.int64 != nil && row["burst_signature"]?.text == "auth_type_disabled", "\(q.stdout)")
         #expect(row["verdict"]?.text == "confirms", "\(q.stdout)")
         #expect(row["burst_start"]?.text?.prefix(19) == burst["start"]?.text?.prefix(19), "\(q.stdout)")
+        // correlate itself cites the probe as confirming the burst (without changing its cause).
+        let cited = try cli.run(["correlate", "--since", "2h", "--format", "json"])
+        let citedBurst = try #require(try JSONParser.parse(cited.stdout)["bursts"]?.arrayValue?.first, "\(cited.stdout)")
+        #expect(citedBurst["probe"]?["class"]?.text == "key_auth_disabled" && citedBurst["probe"]?["verdict"]?.text == "confirms", "\(cited.stdout)")
+        #expect(citedBurst["top_cause"]?["kind"]?.text == burst["top_cause"]?["kind"]?.text)
+        let text = try cli.run(["correlate", "--since", "2h"])
+        #expect(text.stdout.contains("probe: ") && text.stdout.contains("key_auth_disabled (HTTP 403) — confirms"), "\(text.stdout)")
 
         // A probe that works during the burst says the failure is not reproduced with its credential.
         #expect(sim.azure.setAccountProperty(resourceID: ProbeSim.accountID, disableLocalAuth: false))
