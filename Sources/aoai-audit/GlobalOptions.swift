@@ -98,3 +98,27 @@ func parseTime(_ s: String?, name: String) throws -> Int64? {
     }
     return v
 }
+
+/// SIGINT and SIGTERM turned into a wait: their default action is ignored so the process can
+/// stop its servers cleanly and exit 0 (`simulate`, `demo --keep-running`).
+final class TerminationSignals {
+    private let semaphore = DispatchSemaphore(value: 0)
+    private var sources: [any DispatchSourceSignal] = []
+
+    init() {
+        signal(SIGINT, SIG_IGN)
+        signal(SIGTERM, SIG_IGN)
+        let semaphore = self.semaphore
+        sources = [SIGINT, SIGTERM].map { number in
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { semaphore.signal() }
+            source.resume()
+            return source
+        }
+    }
+
+    /// Blocks until SIGINT or SIGTERM arrives.
+    func wait() { semaphore.wait() }
+
+    deinit { sources.forEach { $0.cancel() } }
+}

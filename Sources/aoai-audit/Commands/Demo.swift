@@ -274,15 +274,7 @@ struct Demo: ParsableCommand {
 
     /// `--keep-running`: the simulator's address and config, then serve until SIGINT/SIGTERM.
     static func serveUntilSignalled(azure: SimAzure, server: SimHTTPServer, configPath: String) {
-        signal(SIGINT, SIG_IGN)
-        signal(SIGTERM, SIG_IGN)
-        let stop = DispatchSemaphore(value: 0)
-        let watchers = [SIGINT, SIGTERM].map { number -> any DispatchSourceSignal in
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { stop.signal() }
-            source.resume()
-            return source
-        }
+        let stop = TerminationSignals()
         let o = azure.options
         Terminal.out("""
 
@@ -297,7 +289,7 @@ struct Demo: ParsableCommand {
             .map { "  " + $0 }.joined(separator: "\n") + "\n")
         stop.wait()
         server.stop()
-        withExtendedLifetime(watchers) {}
+        withExtendedLifetime(stop) {}
         Terminal.err("simulator stopped after \(azure.requestCount) requests")
     }
 }

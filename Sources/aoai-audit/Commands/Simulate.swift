@@ -91,15 +91,7 @@ struct Simulate: ParsableCommand {
         let azure = try userFacing { try SimAzure(scenario: folder, options: simOptions) }
 
         // Signals are handled by dispatch sources; their default action must not kill us first.
-        signal(SIGINT, SIG_IGN)
-        signal(SIGTERM, SIG_IGN)
-        let stop = DispatchSemaphore(value: 0)
-        let watchers = [SIGINT, SIGTERM].map { number -> any DispatchSourceSignal in
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { stop.signal() }
-            source.resume()
-            return source
-        }
+        let stop = TerminationSignals()
 
         let requestedPort = port
         let server = try userFacing { try SimHTTPServer(port: requestedPort, handler: azure.handler) }
@@ -111,7 +103,7 @@ struct Simulate: ParsableCommand {
 
         stop.wait()
         server.stop()
-        withExtendedLifetime(watchers) {}
+        withExtendedLifetime(stop) {}
         Terminal.err("simulator stopped after \(azure.requestCount) requests")
     }
 }
