@@ -10,121 +10,92 @@ import Foundation
 /// (<https://man7.org/linux/man-pages/man2/fsync.2.html>: "Calling fsync() does not necessarily
 /// ensure that the entry in the directory containing the file has also reached disk. For that an
 /// explicit fsync() on a file descriptor for the directory is also needed.").
+///
+/// Compression, hashing and disk writes run on `BlockWriter`'s worker threads, in parallel with
+/// the query and the encoding of the next rows (the writing thread compresses a block itself
+/// when the workers fall behind); a gzip file is one gzip member compressed in 1 MiB blocks on
+/// several threads (see `BlockWriter` for the format and why every SIEM reader takes it).
+/// Memory is bounded by the writer's fixed number of blocks.
 public final class AtomicFile {
     public let directory: String
     public let finalName: String
     public let tempPath: String
-    /// Uncompressed bytes waiting for the compressor or the file (large writes are cheaper).
-    private var pending: [UInt8] = []
-    private static let chunk = 1 << 18
-    /// Compression, hashing and disk writes run on their own thread, overlapping the query and
-    /// the encoding of the next rows; at most `inFlight` chunks wait, which bounds memory.
     private let sink: Sink
-    private let queue = DispatchQueue(label: "aoai-audit.export.compress")
-    private let slots = DispatchSemaphore(value: 3)
+    private let writer: BlockWriter
     /// Bytes on disk so far (complete after `finish`).
     public var bytes: Int64 { sink.bytes }
     private var finished = false
 
-    /// The compressor, the file descriptor and the hash. `@unchecked Sendable`: touched only by
-    /// blocks on the serial `queue` (and by `AtomicFile` after `queue.sync`, which orders it),
-    /// except `error`, which is behind a lock.
+    /// The file descriptor, the hash and the byte count. `@unchecked Sendable`: written only by
+    /// `BlockWriter`'s sink calls, which never overlap and happen before `finish` returns.
     private final class Sink: @unchecked Sendable {
         let path: String
         var fd: Int32
         var hasher = SHA256()
-        var gzip: GzipWriter?
         var bytes: Int64 = 0
-        /// The first write error; set on the queue, read from the producer under `lock`.
-        private var failure: (any Error)?
-        private let lock = NSLock()
-        var error: (any Error)? { lock.lock(); defer { lock.unlock() }; return failure }
 
         init(path: String, fd: Int32) { self.path = path; self.fd = fd }
 
-        func writeToDisk(_ data: [UInt8]) throws {
-            hasher.update(data: data)
-            try data.withUnsafeBytes { (buf: UnsafeRawBufferPointer) throws in
-                var offset = 0
-                while offset < buf.count {
-                    let n = Foundation.write(fd, buf.baseAddress! + offset, buf.count - offset)
-                    if n < 0 {
-                        if errno == EINTR { continue }
-                        throw ExportError.io(path: path, message: String(cString: strerror(errno)))
-                    }
-                    offset += n
+        func write(_ buf: UnsafeBufferPointer<UInt8>) throws {
+            hasher.update(bufferPointer: UnsafeRawBufferPointer(buf))
+            var offset = 0
+            while offset < buf.count {
+                let n = Foundation.write(fd, buf.baseAddress! + offset, buf.count - offset)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw ExportError.io(path: path, message: String(cString: strerror(errno)))
                 }
+                offset += n
             }
-            bytes += Int64(data.count)
-        }
-
-        func consume(_ data: [UInt8]) {
-            guard error == nil else { return }
-            do {
-                if let gzip { try gzip.write(data) } else { try writeToDisk(data) }
-            } catch {
-                lock.lock(); failure = error; lock.unlock()
-            }
+            bytes += Int64(buf.count)
         }
     }
 
     /// Creates the temp file (mode 0640, never an existing file).
-    /// - Parameter gzipLevel: compress through gzip at this level, or write plain bytes when nil.
-    public init(directory: String, finalName: String, gzipLevel: Int32?) throws(ExportError) {
+    /// - Parameters:
+    ///   - gzipLevel: compress through gzip at this level, or write plain bytes when nil.
+    ///   - workers: compression threads besides the writing thread (`BlockWriter.defaultWorkers`:
+    ///     one fewer than the cores, at least 1).
+    ///   - blockSize: uncompressed bytes per block (tests make it small).
+    public init(directory: String, finalName: String, gzipLevel: Int32?, workers: Int = BlockWriter.defaultWorkers,
+                blockSize: Int = BlockWriter.defaultBlockSize) throws(ExportError) {
         self.directory = directory
         self.finalName = finalName
-        tempPath = (directory as NSString).appendingPathComponent(ExportNaming.tempName(for: finalName))
+        let tempPath = (directory as NSString).appendingPathComponent(ExportNaming.tempName(for: finalName))
+        self.tempPath = tempPath
         let fd = open(tempPath, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o640)
         guard fd >= 0 else { throw .io(path: tempPath, message: String(cString: strerror(errno))) }
         fchmod(fd, 0o640)  // the umask may have taken bits away; exports are 0640 (contracts.md)
-        sink = Sink(path: tempPath, fd: fd)
-        pending.reserveCapacity(Self.chunk + 4096)
-        if let gzipLevel {
-            // On failure deinit closes the descriptor and removes the temp file.
-            let s = sink
-            sink.gzip = try GzipWriter(level: gzipLevel) { chunk in try s.writeToDisk(chunk) }
+        let s = Sink(path: tempPath, fd: fd)
+        sink = s
+        do {
+            writer = try BlockWriter(compression: gzipLevel.map { .gzip(level: $0) } ?? .none, workers: workers, blockSize: blockSize) { try s.write($0) }
+        } catch {
+            close(fd)
+            unlink(tempPath)
+            throw error
         }
     }
 
     deinit {
-        queue.sync {}
+        writer.abandon()
         if sink.fd >= 0 { close(sink.fd) }
         if !finished { unlink(tempPath) }
     }
 
     /// Appends bytes (compressed when the file is gzip).
     @inline(__always) public func write<S: Sequence>(_ data: S) throws where S.Element == UInt8 {
-        pending.append(contentsOf: data)
-        if pending.count >= Self.chunk { try flushPending() }
+        try writer.write(Array(data))
     }
 
     /// Appends a byte buffer (one bulk copy).
     public func write(bytes data: [UInt8]) throws {
-        pending.append(contentsOf: data)
-        if pending.count >= Self.chunk { try flushPending() }
-    }
-
-    private func flushPending() throws {
-        guard !pending.isEmpty else { return }
-        if let e = sink.error { throw e }
-        slots.wait()
-        let data = pending
-        let s = sink, sem = slots
-        queue.async {
-            s.consume(data)
-            sem.signal()
-        }
-        pending.removeAll(keepingCapacity: true)
+        try writer.write(data)
     }
 
     /// Flushes the compressor and fsyncs the file; returns the SHA-256 (lower-case hex) of the bytes on disk.
     public func finish() throws -> String {
-        try flushPending()
-        let s = sink
-        try queue.sync {
-            if let e = s.error { throw e }
-            if let gzip = s.gzip { try gzip.finish() }
-        }
+        try writer.finish()
         guard fsync(sink.fd) == 0 else { throw ExportError.io(path: tempPath, message: "fsync: " + String(cString: strerror(errno))) }
         close(sink.fd)
         sink.fd = -1
@@ -155,7 +126,7 @@ public final class AtomicFile {
 
     /// Removes the temp file (an empty or failed export).
     public func discard() {
-        queue.sync {}
+        writer.abandon()
         if sink.fd >= 0 { close(sink.fd); sink.fd = -1 }
         unlink(tempPath)
         finished = true

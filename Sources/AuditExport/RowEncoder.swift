@@ -13,6 +13,15 @@ public struct RowEncoder {
     public let columns: [String]
     /// `"name":` per column, prebuilt for NDJSON.
     private let keys: [String]
+    /// The last `time` value written and its text: consecutive rows mostly share a time (a
+    /// rollup has one row per minute and dimension), so most rows copy 27 bytes instead of
+    /// formatting a date.
+    private let lastTime = TimeText()
+
+    private final class TimeText {
+        var us: Int64 = .min
+        var text: [UInt8] = []
+    }
 
     public init(format: ExportFormat, columns: [String]) {
         self.format = format
@@ -31,18 +40,25 @@ public struct RowEncoder {
 
     /// Appends the current row of `statement` to `out` as bytes. The CSV path reads SQLite's
     /// own buffers and copies each cell once (the export's hot loop: millions of rows).
-    public func encode(_ statement: Statement, into out: inout [UInt8]) {
+    /// - Returns: the `time` cell (the first column) when it is an integer (UTC microseconds),
+    ///   so that the caller need not read it again.
+    @discardableResult
+    public func encode(_ statement: Statement, into out: inout [UInt8]) -> Int64? {
         guard format == .csv else {
             var s = ""
             encode(statement, into: &s)
             out.append(contentsOf: s.utf8)
-            return
+            return statement.columnType(at: 0) == .integer ? statement.int64(at: 0) : nil
         }
+        var time: Int64?
         for i in 0..<columns.count {
             if i > 0 { out.append(0x2C) }
             switch statement.columnType(at: i) {
             case .null: break
-            case .integer where i == 0: Self.appendISO(statement.int64(at: 0), to: &out)
+            case .integer where i == 0:
+                let t = statement.int64(at: 0)
+                time = t
+                appendTime(t, to: &out)
             case .integer: Self.appendInteger(statement.int64(at: i), to: &out)
             case .real: out.append(contentsOf: SQLValue.real(statement.double(at: i)).displayText.utf8)
             case .text: statement.withTextBytes(at: i) { Self.appendCell($0, to: &out) }
@@ -51,16 +67,37 @@ public struct RowEncoder {
         }
         out.append(0x0D)
         out.append(0x0A)
+        return time
     }
 
     /// The `time` column (integer UTC microseconds) as `2026-11-23T04:05:06.123456Z`.
-    @inline(__always) static func appendISO(_ us: Int64, to out: inout [UInt8]) {
-        out.append(contentsOf: Timestamp.iso(us).utf8)
+    @inline(__always) func appendTime(_ us: Int64, to out: inout [UInt8]) {
+        let last = lastTime
+        if us != last.us {
+            last.us = us
+            last.text = Array(Timestamp.iso(us).utf8)
+        }
+        out.append(contentsOf: last.text)
     }
 
-    /// Decimal digits of `v` (a small string: no allocation).
+    /// Decimal digits of `v`, written in place (no string).
     @inline(__always) static func appendInteger(_ v: Int64, to out: inout [UInt8]) {
-        out.append(contentsOf: String(v).utf8)
+        if v < 0 { out.append(0x2D) }
+        var m = v.magnitude
+        if m < 10 {
+            out.append(UInt8(truncatingIfNeeded: m) &+ 0x30)
+            return
+        }
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // up to 20 digits, least significant first
+        var n = 0
+        withUnsafeMutableBytes(of: &digits) { d in
+            while m > 0 {
+                d[n] = UInt8(truncatingIfNeeded: m % 10) &+ 0x30
+                m /= 10
+                n += 1
+            }
+            for k in stride(from: n - 1, through: 0, by: -1) { out.append(d[k]) }
+        }
     }
 
     /// One CSV cell from UTF-8 bytes, with the same rules as `CSV.cell`: a formula-looking
@@ -69,9 +106,7 @@ public struct RowEncoder {
     @inline(__always) static func appendCell(_ b: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
         guard let first = b.first else { return }
         let formula = (first == 0x3D || first == 0x2B || first == 0x2D || first == 0x40 || first == 0x09 || first == 0x0D) && !looksNumeric(b)
-        var needsQuotes = false
-        for c in b where c == 0x2C || c == 0x22 || c == 0x0A || c == 0x0D { needsQuotes = true; break }
-        if !needsQuotes {
+        if !needsQuotes(b) {
             if formula { out.append(0x27) }
             out.append(contentsOf: b)
             return
@@ -83,6 +118,30 @@ public struct RowEncoder {
             out.append(c)
         }
         out.append(0x22)
+    }
+
+    /// True when `b` holds `,` `"` LF or CR. Eight bytes at a time: a byte of `v` equals `c`
+    /// exactly when `v ^ c·0x0101…01` has a zero byte, and `(x − 0x0101…01) & ~x & 0x8080…80` is
+    /// non-zero exactly when `x` has a zero byte.
+    @inline(__always) static func needsQuotes(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        let n = b.count
+        var i = 0
+        if n >= 8, let base = b.baseAddress {
+            let raw = UnsafeRawPointer(base)
+            let ones: UInt64 = 0x0101_0101_0101_0101, high: UInt64 = 0x8080_8080_8080_8080
+            @inline(__always) func hasZero(_ x: UInt64) -> Bool { (x &- ones) & ~x & high != 0 }
+            while i + 8 <= n {
+                let v = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                if hasZero(v ^ (0x2C &* ones)) || hasZero(v ^ (0x22 &* ones)) || hasZero(v ^ (0x0A &* ones)) || hasZero(v ^ (0x0D &* ones)) { return true }
+                i += 8
+            }
+        }
+        while i < n {
+            let c = b[i]
+            if c == 0x2C || c == 0x22 || c == 0x0A || c == 0x0D { return true }
+            i += 1
+        }
+        return false
     }
 
     /// True for text that `Double(_:)` would accept as a plain decimal number.

@@ -150,6 +150,29 @@ struct ExportFixture {
         #expect(line.hasPrefix(#"{"time":"2026-11-23T00:00:00.000005Z","kind":"key_rotation","#) && line.hasSuffix("}\n"))
     }
 
+    /// Enough rows for several 1 MiB compression blocks: the file is one gzip member holding
+    /// every row once, in order, and the manifest's SHA-256 and size are the file's.
+    @Test func aLargeExportSpansManyBlocksAndTheManifestDescribesTheFile() throws {
+        let f = try ExportFixture()
+        let n = 25_000
+        try f.db.connection.transaction {
+            for i in 0..<n { try f.addChange("k\(i)", at: ExportFixture.day + Int64(i) * 1_000_000, summary: "key \(i) rotated by someone@example.com from 10.0.\(i % 250).\(i % 7)") }
+        }
+        let o = try f.export()
+        let path = try #require(o.path)
+        let m = try #require(o.manifest)
+        let gz = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+        let (bytes, members) = try inflateMembers(gz)
+        #expect(bytes.count > 3 << 20, "the CSV should span several blocks")
+        #expect(members == 1)
+        let (sha, size) = try AtomicFile.sha256(ofFile: path)
+        #expect(m.sha256 == sha && m.bytes == size && size == Int64(gz.count) && m.rows == Int64(n))
+        let lines = try f.csvLines(path)
+        #expect(lines.count == n + 1)
+        #expect(lines[1].contains("key 0 rotated") && lines[n].contains("key \(n - 1) rotated"))
+        #expect(String(decoding: bytes, as: UTF8.self).components(separatedBy: "\r\n").filter { !$0.isEmpty } == lines)
+    }
+
     @Test func pruneRemovesOnlyPublishedFilesOlderThanKeep() throws {
         let f = try ExportFixture()
         try f.addChange("old", at: ExportFixture.day)
