@@ -186,6 +186,20 @@ func singleStream(_ input: [UInt8], level: Int32 = 6) throws -> [UInt8] {
         }
     }
 
+    /// Many writers one after another (each with its own threads and zlib state): every one
+    /// round-trips, and a finished writer refuses more bytes.
+    @Test func repeatedLifecyclesDoNotCorruptState() throws {
+        for i in 0..<200 {
+            let c = Collected()
+            let w = try BlockWriter(compression: .gzip(level: 1), workers: 1 + i % 3, blockSize: 4_096) { c.append($0) }
+            let input = Array("hello, gzip \(i)\r\n".utf8)
+            try w.write(input)
+            try w.finish()
+            #expect(try inflateMembers(c.bytes).bytes == input)
+            #expect(throws: ExportError.self) { try w.write(input) }
+        }
+    }
+
     /// Through `AtomicFile`: the published file decompresses to the input, and the SHA-256 and
     /// byte count returned are those of the file on disk.
     @Test func anAtomicFileHashesTheCompressedBytesItWrote() throws {
