@@ -2,6 +2,7 @@
 # Correlation accuracy over planted scenarios the engine has not been tuned on one by one.
 #
 #   Benchmarks/correlate-accuracy.sh [FIRST_SEED=1] [LAST_SEED=10]
+#   BENCH_RPM=5 Benchmarks/correlate-accuracy.sh     # a quiet estate (requests per minute per account; default 60)
 #
 # For each seed: `aoai-audit generate --planted` (a day of an estate with 4-7 planted bursts
 # of every kind, decoys and a 401 trickle, plus truth.json), import, correlate, and compare with
@@ -19,7 +20,7 @@ mkdir -p "$W"
 for seed in $(seq "$FIRST" "$LAST"); do
     d=$W/seed-$seed
     rm -rf "$d" "$d.db" "$d.db-wal" "$d.db-shm"
-    "$BIN" generate --planted --out "$d" --seed "$seed" > /dev/null
+    "$BIN" generate --planted --out "$d" --seed "$seed" --requests-per-minute "${BENCH_RPM:-60}" > /dev/null
     "$BIN" import "$d/activity" "$d/diagnostics" "$d/status" "$d/repos" --db "$d.db" > /dev/null
     start=$(python3 -c "import json; print(json.load(open('$d/truth.json'))['start'])")
     end=$(python3 -c "import json; print(json.load(open('$d/truth.json'))['end'])")

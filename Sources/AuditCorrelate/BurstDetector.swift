@@ -7,6 +7,8 @@ import Foundation
 /// Each caller of each resource is a series of per-minute request and auth-failure counts.
 /// Its baseline is the median hourly failure ratio, so a steady trickle (a forgotten job with
 /// an old key, ~0.25 % of requests) is normal and a jump from succeeding to failing is not.
+/// A caller too quiet for an hourly baseline (a stale-key job sending one request an hour)
+/// borrows its resource's, and `isChronic` keeps its steady failing from passing for bursts.
 /// Hot minutes of one caller merge (small gaps allowed) into segments; segments of one resource
 /// that touch merge into a burst; bursts on several resources that start together are a fleet.
 struct BurstDetector {
@@ -85,8 +87,9 @@ struct BurstDetector {
         var current: Segment?
         var hotCount = 0
         var failures = 0
-        // Minutes in which the caller made requests that did not fail since the last hot one;
-        // silent minutes (no requests) neither extend nor break a segment, up to an hour.
+        // Minutes in which the caller made requests that mostly succeeded since the last hot
+        // or still-failing one; silent minutes (no requests) neither extend nor break a
+        // segment, up to an hour.
         var quiet = 0
         func close() {
             if let c = current, failures >= 5, hotCount >= 2 || failures >= 10 { out.append(c) }
@@ -119,14 +122,80 @@ struct BurstDetector {
                 hotCount += 1
                 failures += f
                 quiet = 0
-            } else if current != nil {
-                quiet += 1
-                if quiet > options.maxGapMinutes { close() } else { failures += f }
+            } else if var c = current {
+                if f > 0 && Double(f) / Double(n) >= max(0.3, 2 * baseline) {
+                    // Still failing, too few requests to be significant alone (a caller sending
+                    // one request a minute after its key was rotated): the burst goes on.
+                    c.last = m
+                    current = c
+                    failures += f
+                    quiet = 0
+                } else {
+                    quiet += 1
+                    if quiet > options.maxGapMinutes { close() } else { failures += f }
+                }
             }
         }
         close()
         return out
     }
+
+    /// True when a segment is the caller's steady failing going on, not a burst: a forgotten
+    /// job with a stale key whose every request fails, too quiet for an hourly baseline of its
+    /// own. Any of:
+    /// - its failures never come `minDensity` to an hour (a trickle that the silent minutes let
+    ///   a segment string together over hours);
+    /// - the caller never succeeds in the whole series (baseline lead and window) and the
+    ///   segment's busiest hour stays under 3 times its median hourly failures + 10 (the
+    ///   trickle's Poisson clumps; a caller that appears and fails at volume is still a burst);
+    /// - the caller was already failing before the segment (`chronicLookback` minutes: at least
+    ///   3 failures, at least half of its requests) and the segment fails no faster than 3 times
+    ///   that rate.
+    static func isChronic(_ s: Series, _ seg: Segment) -> Bool {
+        var failures = 0, densest = 0, window = 0
+        for m in seg.first...seg.last {
+            let f = Int(s.f401[m]) + Int(s.f403[m])
+            failures += f
+            window += f
+            if m - 60 >= seg.first { window -= Int(s.f401[m - 60]) + Int(s.f403[m - 60]) }
+            densest = max(densest, window)
+        }
+        if densest < minDensity { return true }
+        if neverSucceeds(s) {
+            var hours: [Int] = []
+            var i = 0
+            while i < s.n.count {
+                var f = 0
+                for m in i..<min(i + 60, s.n.count) { f += Int(s.f401[m]) + Int(s.f403[m]) }
+                hours.append(f)
+                i += 60
+            }
+            hours.sort()
+            if densest < 3 * hours[hours.count / 2] + 10 { return true }
+        }
+        let from = max(0, seg.first - chronicLookback)
+        guard from < seg.first else { return false }
+        var n = 0, f = 0
+        for m in from..<seg.first {
+            n += Int(s.n[m])
+            f += Int(s.f401[m]) + Int(s.f403[m])
+        }
+        guard f >= 3, 2 * f >= n else { return false }
+        let before = Double(f) / Double(seg.first - from)
+        let during = Double(failures) / Double(seg.last - seg.first + 1)
+        return during <= 3 * before
+    }
+
+    /// True when every request of the series is a 401/403.
+    static func neverSucceeds(_ s: Series) -> Bool {
+        for m in s.n.indices where Int(s.n[m]) > Int(s.f401[m]) + Int(s.f403[m]) { return false }
+        return true
+    }
+
+    /// Failures within some hour of a segment below which it is a trickle, not a burst.
+    static let minDensity = 5
+    /// Minutes before a segment in which a caller already failing makes it chronic.
+    static let chronicLookback = 6 * 60
 
     /// Walks back from a segment's first hot minute over the minutes where failures had
     /// already begun (a rotation in the middle of a minute makes that minute only partly hot).

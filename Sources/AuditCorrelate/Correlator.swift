@@ -34,7 +34,7 @@ public struct Correlator {
         }
         for (i, s) in series.enumerated() {
             let b = own[i] ?? min(resourceFallback[s.resource] ?? 0.005, 0.05)
-            for var seg in detector.segments(s, baseline: b) {
+            for var seg in detector.segments(s, baseline: b) where !BurstDetector.isChronic(s, seg) {
                 seg.first = BurstDetector.onset(s, seg, baseline: b)
                 segmentsByResource[s.resource, default: []].append((seg, i))
             }

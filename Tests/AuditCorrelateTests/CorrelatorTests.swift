@@ -16,8 +16,9 @@ import Testing
     static let entra = "11111111-2222-3333-4444-555555555555"
 
     /// Traffic: each caller makes `perMinute` requests a minute for `hours`; `fail(caller, minute)`
-    /// returns the status of that minute's requests (nil = 200), plus a 1-in-400 401 trickle.
-    func estate(hours: Int = 6, callers: [(String, String)] = [(acct, keyCaller), (acct, entra)], perMinute: Int = 6,
+    /// returns the status of that minute's requests (nil = 200), plus a 1-in-400 401 trickle
+    /// unless `trickle` is false.
+    func estate(hours: Int = 6, callers: [(String, String)] = [(acct, keyCaller), (acct, entra)], perMinute: Int = 6, trickle: Bool = true,
                 fail: (String, String, Int) -> Int? = { _, _, _ in nil }, changes: [ChangeRecord] = [], incidents: [VendorIncident] = []) throws -> Database {
         let db = try Database(path: TestSupport.makeTempDirectory().appendingPathComponent("a.db").path)
         var batch = RecordBatch()
@@ -26,7 +27,7 @@ import Testing
             for (resource, caller) in callers {
                 for k in 0..<perMinute {
                     n += 1
-                    let status = fail(resource, caller, m) ?? (n % 400 == 0 ? 401 : 200)
+                    let status = fail(resource, caller, m) ?? (trickle && n % 400 == 0 ? 401 : 200)
                     let isKey = caller.contains("*")
                     batch.requests.append(RequestRecord(
                         timeUs: Self.t0 + Int64(m) * Self.minute + Int64(k) * 5_000_000, resourceId: resource, category: "RequestResponse",
@@ -141,6 +142,76 @@ import Testing
         let burst = try #require(try correlate(db).bursts.first)
         #expect(burst.topCause?.kind == .apiVersionChange)
         #expect(burst.topCause?.kind.bucket == "sdk_api_version")
+    }
+
+    /// Requests of one more caller at the given minutes (several in a minute when repeated),
+    /// all with `status`: a forgotten job with a stale key, or an app that appears.
+    func addCaller(_ db: Database, _ caller: String, minutes: [Int], status: Int = 401) throws {
+        var batch = RecordBatch()
+        for (i, m) in minutes.enumerated() {
+            batch.requests.append(RequestRecord(
+                timeUs: Self.t0 + Int64(m) * Self.minute + Int64(i % 10) * 1_000_000, resourceId: Self.acct, category: "RequestResponse",
+                operation: "ChatCompletions_Create", status: status, deployment: "gpt-4o", model: nil, modelVersion: nil,
+                objectId: "", callerIp: caller, apiVersion: "2024-02-15-preview", correlationId: "job-\(caller)-\(i)", durationMs: 10,
+                requestLength: nil, responseLength: nil, streamType: nil, region: "eastus", extra: nil))
+        }
+        _ = try StoreWriter(database: db).write(batch, source: "test")
+    }
+
+    /// A quiet stale-key job every ~25 minutes, with clumps (3 requests in 8 minutes), never
+    /// succeeding: the trickle of a quiet estate, never a burst. (The apps beside it never
+    /// fail, so its every failing minute is hot against their baseline.)
+    static let staleJobMinutes: [Int] = (0..<14).flatMap { h -> [Int] in
+        h % 4 == 1 ? [h * 25, h * 25 + 3, h * 25 + 7] : [h * 25 + 11]
+    }
+
+    @Test func aQuietStaleKeyJobIsNotABurst() throws {
+        let db = try estate(trickle: false)
+        try addCaller(db, "10.7.7.***", minutes: Self.staleJobMinutes)
+        #expect(try correlate(db).bursts.isEmpty)
+    }
+
+    /// The same job beside a real rotation on its resource: the burst starts at the rotation,
+    /// not at the job's first failure hours before, and names only the broken app.
+    @Test func aStaleKeyJobDoesNotStretchARealBurstBackwards() throws {
+        let db = try estate(trickle: false, fail: { _, c, m in c == Self.keyCaller && (200..<240).contains(m) ? 401 : nil },
+                            changes: [change(ChangeKind.keyRegenerated, at: 198, id: "evt-rotate")])
+        try addCaller(db, "10.7.7.***", minutes: Self.staleJobMinutes)
+        let bursts = try correlate(db).bursts
+        #expect(bursts.count == 1)
+        let b = try #require(bursts.first)
+        #expect(b.startUs == Self.t0 + 200 * Self.minute)
+        #expect(b.callers == [Self.keyCaller])
+        #expect(b.topCause?.evidence.first?.sourceID == "evt-rotate")
+    }
+
+    /// A caller that appears and fails at volume has never succeeded either, yet is a burst.
+    @Test func aNewCallerFailingAtVolumeIsStillABurst() throws {
+        let db = try estate(trickle: false)
+        try addCaller(db, "10.8.8.***", minutes: (250..<280).flatMap { [$0, $0] })
+        let bursts = try correlate(db).bursts
+        #expect(bursts.count == 1)
+        #expect(bursts.first?.startUs == Self.t0 + 250 * Self.minute)
+        #expect(bursts.first?.callers == ["10.8.8.***"])
+    }
+
+    /// A caller sending one request a minute, with a failure an hour of its own (so a single
+    /// failing request is not significant alone), is broken by a rotation: its minutes of one
+    /// failed request carry the burst between the minutes with two, one burst from the start.
+    @Test func aSparseCallersOneFailureMinutesCarryItsBurst() throws {
+        let db = try estate()
+        let sparse = "10.6.6.***"
+        try addCaller(db, sparse, minutes: (0..<200).filter { $0 % 60 != 30 }, status: 200)
+        try addCaller(db, sparse, minutes: (0..<200).filter { $0 % 60 == 30 } + Array(200..<240) + stride(from: 200, to: 240, by: 5).map { $0 })
+        var b = RecordBatch()
+        b.changes = [change(ChangeKind.keyRegenerated, at: 198, id: "evt-rotate")]
+        _ = try StoreWriter(database: db).write(b, source: "test")
+        let bursts = try correlate(db).bursts.filter { $0.callers.contains(sparse) }
+        #expect(bursts.count == 1)
+        let burst = try #require(bursts.first)
+        #expect(burst.startUs < Self.t0 + 201 * Self.minute && burst.endUs >= Self.t0 + 239 * Self.minute)
+        #expect(burst.failures == 48)
+        #expect(burst.topCause?.evidence.first?.sourceID == "evt-rotate")
     }
 
     @Test func nearbyBurstsWithAGapStaySeparate() throws {
