@@ -31,6 +31,7 @@ public enum SQLFiles {
         ("activity_events.export.sql", text(PackageResources.activity_events_export_sql)),
         ("bursts.export.sql", text(PackageResources.bursts_export_sql)),
         ("changes.export.sql", text(PackageResources.changes_export_sql)),
+        ("probes.export.sql", text(PackageResources.probes_export_sql)),
         ("request_failures.export.sql", text(PackageResources.request_failures_export_sql)),
         ("request_rollup.export.sql", text(PackageResources.request_rollup_export_sql)),
         ("vendor_incidents.export.sql", text(PackageResources.vendor_incidents_export_sql)),

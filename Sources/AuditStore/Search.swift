@@ -24,9 +24,9 @@ public struct SearchHit: Sendable, Equatable {
     public var resource: String
 }
 
-/// The searchable kinds.
+/// The searchable kinds (`probe`: a failing `aoai-audit probe`, first of its class in a series).
 public enum SearchKind {
-    public static let all = ["activity", "request", "change", "incident"]
+    public static let all = ["activity", "request", "change", "incident", "probe"]
 }
 
 extension Database {

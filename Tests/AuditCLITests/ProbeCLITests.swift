@@ -235,6 +235,18 @@ import Testing
             #expect(r.status == 0, "\(args): \(r.stderr)")
             outputs += [r.stdout, r.stderr]
         }
+        // The probes dataset: one row per probe with its class and fix, and no key.
+        let out = TestSupport.makeTempDirectory("probe-export").path
+        let tomorrow = String(ISO8601DateFormatter().string(from: Date().addingTimeInterval(86_400)).prefix(10))
+        let export = try cli.run(["export", "--dataset", "probes", "--since", "1d", "--until", tomorrow, "--out", out])
+        #expect(export.status == 0, "\(export.stdout)\n\(export.stderr)")
+        let files = try FileManager.default.contentsOfDirectory(atPath: out).filter { $0.hasSuffix(".csv.gz") }
+        #expect(files.count == 1 && files.first?.hasPrefix("probes_") == true, "\(files)")
+        let csv = try TestSupport.run("/bin/sh", ["-c", "gzip -dc '\(out)/\(files.first ?? "-")'"]).stdout
+        let lines = csv.split(separator: "\r\n")
+        #expect(lines.first == "time,resource_id,endpoint_host,deployment,api_version,auth,principal_id,status,class,error_code,detail,fix,latency_ms,region,apim_request_id,client_request_id,ratelimit_remaining_requests,ratelimit_remaining_tokens,retry_after_s,series_id,seq", "\(csv)")
+        #expect(lines.count >= 4 && csv.contains(",key_auth_disabled,") && csv.contains(",invalid_key_or_endpoint,"), "\(csv)")
+        outputs += [export.stdout, export.stderr, csv]
         #expect(outputs.contains { $0.contains("AuthenticationTypeDisabled") }, "the outputs should hold real content")
         ProbeSim.expectNoSecret([ProbeSim.key1, rotated], in: outputs, cli: cli)
     }
@@ -263,6 +275,14 @@ import Testing
         #expect(hits.contains { $0["kind"]?.text == "probe" && $0["resource"]?.text == ProbeSim.account }, "\(s.stdout)")
         let scoped = try cli.run(["search", "probe", "--resource", ProbeSim.account, "--format", "csv"])
         #expect(scoped.stdout.contains(",probe,"), "\(scoped.stdout)")
+        // The account name finds its failed requests and the probe; --kind probe keeps the probe.
+        func kinds(_ args: [String]) throws -> Set<String> {
+            let r = try cli.run(["search", ProbeSim.account, "--format", "json"] + args)
+            #expect(r.status == 0, "\(r.stderr)")
+            return Set((try JSONParser.parse(r.stdout)["rows"]?.arrayValue ?? []).compactMap { $0["kind"]?.text })
+        }
+        #expect(try kinds(["--limit", "100"]).isSuperset(of: ["probe", "request"]))
+        #expect(try kinds(["--kind", "probe"]) == ["probe"])
 
         let q = try cli.run(["query", "probes", "--param", "resource=\(ProbeSim.account)", "--format", "json"])
         #expect(q.status == 0, "\(q.stderr)")

@@ -43,7 +43,7 @@ import Testing
 
     @Test func everyBuiltInDatasetParsesWithTimeFirst() throws {
         let catalog = try ExportCatalog()
-        #expect(catalog.names == ["activity_events", "bursts", "changes", "request_failures", "request_rollup", "vendor_incidents"])
+        #expect(catalog.names == ["activity_events", "bursts", "changes", "probes", "request_failures", "request_rollup", "vendor_incidents"])
         for ds in catalog.datasets {
             #expect(ds.schemaVersion == 1)
             #expect(ds.sql.contains("AS time,"), "\(ds.name): time column first")

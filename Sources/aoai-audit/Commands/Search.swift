@@ -22,7 +22,7 @@ struct Search: ParsableCommand {
     @Argument(help: "Words to look for.")
     var text: [String]
 
-    @Option(help: ArgumentHelp("Only this kind: activity, request, change or incident (repeatable).", valueName: "kind"))
+    @Option(help: ArgumentHelp("Only this kind: activity, request, change, incident or probe (repeatable).", valueName: "kind"))
     var kind: [String] = []
 
     @Option(help: ArgumentHelp("From this time (inclusive): ISO date/time or duration like 7d.", valueName: "time"))
