@@ -103,12 +103,16 @@ public final class AtomicFile {
     }
 
     /// Gives the finished file its final name without replacing anything, then fsyncs the folder.
+    /// - Parameter replacing: replace a file of that name in one step (rename(2)) instead; only
+    ///   for the `_SUCCESS` marker, never for data files or manifests.
     /// - Returns: the final path.
     @discardableResult
-    public func publish() throws(ExportError) -> String {
+    public func publish(replacing: Bool = false) throws(ExportError) -> String {
         let finalPath = (directory as NSString).appendingPathComponent(finalName)
-        // link(2) fails with EEXIST instead of replacing: nothing published is ever overwritten.
-        if link(tempPath, finalPath) == 0 {
+        if replacing {
+            guard rename(tempPath, finalPath) == 0 else { throw .io(path: finalPath, message: String(cString: strerror(errno))) }
+        } else if link(tempPath, finalPath) == 0 {
+            // link(2) fails with EEXIST instead of replacing: nothing published is ever overwritten.
             unlink(tempPath)
         } else if errno == EEXIST {
             throw .io(path: finalPath, message: "the file exists already (nothing is overwritten)")
@@ -142,11 +146,11 @@ public final class AtomicFile {
 
     /// Writes `text` to `directory/name` the same way (temp, fsync, rename, folder fsync).
     @discardableResult
-    public static func writeWhole(_ text: String, directory: String, name: String) throws -> String {
+    public static func writeWhole(_ text: String, directory: String, name: String, replacing: Bool = false) throws -> String {
         let f = try AtomicFile(directory: directory, finalName: name, gzipLevel: nil)
         try f.write(Array(text.utf8))
         _ = try f.finish()
-        return try f.publish()
+        return try f.publish(replacing: replacing)
     }
 
     /// SHA-256 (hex) and size of an existing file, read in chunks.

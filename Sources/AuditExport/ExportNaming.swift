@@ -16,6 +16,10 @@ public enum ExportCompression: String, Sendable, CaseIterable {
 /// (`20261123T000000Z`), and `<data file name>.manifest.json` beside each data file.
 public enum ExportNaming {
     public static let manifestSuffix = ".manifest.json"
+    /// Rewritten (replaced in one step) at the end of every export run in which every dataset
+    /// succeeded, after all its files and manifests are durable: a batch consumer that waits
+    /// for its time to change knows the run's files are complete. Matches no SIEM glob.
+    public static let successMarker = "_SUCCESS"
     /// Temp files start with this (dot-prefixed: outside every SIEM glob such as `*.csv.gz`).
     public static let tempPrefix = ".aoai-audit-"
     public static let tempSuffix = ".tmp"

@@ -56,9 +56,39 @@ public final class Exporter {
             }
             outcomes.append(outcome)
         }
+        if outcomes.allSatisfy({ $0.error == nil }) {
+            do {
+                try writeSuccessMarker(runID: runID, outcomes: outcomes)
+            } catch {
+                var marker = DatasetOutcome(dataset: ExportNaming.successMarker)
+                marker.error = "not written: " + Redactor.redact(String(describing: error))
+                outcomes.append(marker)
+            }
+        }
         let summary = ExportSummary(outcomes: outcomes)
         try db.finishRun(id: runID, status: summary.failed.isEmpty ? "ok" : "failed", summary: summary.line)
         return summary
+    }
+
+    /// `_SUCCESS`: what this run published (`ExportNaming.successMarker`), as JSON:
+    /// `{"schema_version":1,"run_id":…,"finished":…,"tool_version":…,"files":[{"dataset","file","manifest","rows"}],
+    /// "empty_datasets":[…],"completed_interrupted":[…]}`. Written last, replacing the previous one.
+    func writeSuccessMarker(runID: Int64, outcomes: [DatasetOutcome]) throws {
+        var files: [JSONValue] = []
+        for o in outcomes {
+            guard let path = o.path, let m = o.manifest else { continue }
+            let name = (path as NSString).lastPathComponent
+            files.append(.object(JSONObject([("dataset", .string(o.dataset)), ("file", .string(name)),
+                                             ("manifest", .string(name + ExportNaming.manifestSuffix)), ("rows", .number(String(m.rows)))])))
+        }
+        let empty = outcomes.filter { $0.path == nil }.map { JSONValue.string($0.dataset) }
+        let recovered = outcomes.flatMap(\.recovered).map { JSONValue.string(($0 as NSString).lastPathComponent) }
+        let doc = JSONValue.object(JSONObject([
+            ("schema_version", .number("1")), ("run_id", .number(String(runID))), ("finished", .string(Timestamp.iso(TimeArgument.nowMicros()))),
+            ("tool_version", .string(options.toolVersion)), ("files", .array(files)), ("empty_datasets", .array(empty)),
+            ("completed_interrupted", .array(recovered)),
+        ]))
+        try AtomicFile.writeWhole(doc.serialized + "\n", directory: options.directory, name: ExportNaming.successMarker, replacing: true)
     }
 
     // MARK: - One dataset

@@ -8,10 +8,13 @@ import Testing
 private let pythonReader = #"""
 import csv, gzip, hashlib, io, json, os, sys
 d = sys.argv[1]
-out = {"files": [], "temp": [n for n in os.listdir(d) if n.startswith(".")], "orphans": []}
+out = {"files": [], "temp": [n for n in os.listdir(d) if n.startswith(".")], "orphans": [], "success": None}
 names = sorted(os.listdir(d))
+if "_SUCCESS" in names:
+    out["success"] = json.load(open(os.path.join(d, "_SUCCESS"), encoding="utf-8"))
+    out["success"]["all_listed_exist"] = all(f["file"] in names and f["manifest"] in names for f in out["success"]["files"])
 for n in names:
-    if n.endswith(".manifest.json") or n.startswith("."): continue
+    if n.endswith(".manifest.json") or n.startswith(".") or n == "_SUCCESS": continue
     if n + ".manifest.json" not in names: out["orphans"].append(n)
 for n in names:
     if not n.endswith(".manifest.json"): continue
@@ -58,6 +61,10 @@ print(json.dumps(out))
             #expect(f["header_ok"]?.bool == true && f["sha_ok"]?.bool == true && f["bytes_ok"]?.bool == true && f["crlf"]?.bool == true)
             #expect(f["bom"]?.bool == false && f["first_column"]?.text == "time")
         }
+        // _SUCCESS, written last, lists exactly this run's files, each with its manifest.
+        let marker = try #require(v["success"], "no _SUCCESS")
+        #expect(marker["schema_version"]?.int64 == 1 && marker["all_listed_exist"]?.bool == true, "\(marker)")
+        #expect(Set(marker["files"]?.arrayValue?.compactMap { $0["file"]?.text } ?? []) == Set(files.compactMap { $0["file"]?.text }), "\(marker)")
         let byDataset = Dictionary(uniqueKeysWithValues: files.compactMap { f in f["dataset"]?.text.map { ($0, f) } })
         #expect(byDataset["request_failures"]?["rows"]?.int64 == 10)
         #expect(byDataset["changes"]?["cells"]?.arrayValue?.compactMap(\.text) == ["'=HYPERLINK(\"http://evil\")"])
@@ -65,7 +72,11 @@ print(json.dumps(out))
 
         let second = try cli.run(["export", "--out", out])
         #expect(second.status == 0 && second.stdout.contains("export: 0 files"), "\(second.stdout)")
-        #expect(try read(out)["files"]?.arrayValue?.count == 4)
+        let afterSecond = try read(out)
+        #expect(afterSecond["files"]?.arrayValue?.count == 4)
+        // A run with nothing new still completes: its _SUCCESS lists no file and every dataset as empty.
+        #expect(afterSecond["success"]?["files"]?.arrayValue?.isEmpty == true && (afterSecond["success"]?["run_id"]?.int64 ?? 0) > (marker["run_id"]?.int64 ?? 0), "\(afterSecond)")
+        #expect(afterSecond["success"]?["empty_datasets"]?.arrayValue?.count == 7)
         #expect(try sqlite(cli.db, "SELECT count(*) FROM runs WHERE command = 'export'") == "2")
 
         // One more change arrives: the next export holds it alone.
@@ -87,11 +98,15 @@ print(json.dumps(out))
         #expect(crashed.status == 9, "the export should have been killed: \(crashed.status) \(crashed.stderr)")
         let before = try read(out)
         if stage == "data" { #expect(before["orphans"]?.arrayValue?.count == 1) }
+        // The killed run never got to its _SUCCESS; the rerun writes it, adopting the orphan.
+        #expect(before["success"]?.isNull ?? true, "\(before)")
         let rerun = try cli.run(["export", "--out", out, "--dataset", "activity_events", "--dataset", "request_rollup"])
         #expect(rerun.status == 0, "\(rerun.stderr)")
         if stage == "data" { #expect(rerun.stdout.contains("interrupted export completed")) }
         let after = try read(out)
         #expect(after["orphans"]?.arrayValue?.isEmpty == true && after["temp"]?.arrayValue?.isEmpty == true)
+        #expect(after["success"]?["all_listed_exist"]?.bool == true, "\(after)")
+        if stage == "data" { #expect(after["success"]?["completed_interrupted"]?.arrayValue?.count == 1, "\(after)") }
         let files = after["files"]?.arrayValue ?? []
         for f in files { #expect(f["rows"]?.int64 == f["manifest_rows"]?.int64 && f["sha_ok"]?.bool == true) }
         func total(_ ds: String) -> Int64 { files.filter { $0["dataset"]?.text == ds }.reduce(0) { $0 + ($1["rows"]?.int64 ?? 0) } }

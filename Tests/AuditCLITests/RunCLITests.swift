@@ -30,7 +30,7 @@ import Testing
         #expect(first.stdout.contains("prune: ok: 0 files removed"), "\(first.stdout)")
         #expect(first.stdout.contains("run: ok: "), "\(first.stdout)")
         let written = files(out)
-        #expect(written.count == 8, "\(written)")  // 4 data files + 4 manifests
+        #expect(written.count == 9 && written.first == "_SUCCESS", "\(written)")  // 4 data files + 4 manifests + _SUCCESS
         #expect(written.allSatisfy { !$0.hasPrefix(".") })
 
         let second = try cli.run(["run", "--config", config])

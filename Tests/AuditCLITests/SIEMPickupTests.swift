@@ -40,7 +40,8 @@ import Testing
         let data = names.filter { matches(splunkGlob, $0) }
         #expect(!data.isEmpty)
         #expect(Set(data).count == data.count)
-        for n in names where n.hasSuffix(".manifest.json") || n.hasPrefix(".") {
+        #expect(names.contains("_SUCCESS"))
+        for n in names where n.hasSuffix(".manifest.json") || n.hasPrefix(".") || n == "_SUCCESS" {
             #expect(!matches(splunkGlob, n) && !matches(filebeatGlob, n) && !matches("*.ndjson", n), "\(n) would be picked up")
         }
         #expect(!names.contains { $0.hasPrefix(".") }, "a temp file was left behind")

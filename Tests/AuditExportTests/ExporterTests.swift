@@ -38,7 +38,15 @@ struct ExportFixture {
         try db.checkpoint(source: "export", key: "dataset:changes").flatMap(ExportWatermark.init(text:))
     }
 
-    func files() -> [String] { ((try? FileManager.default.contentsOfDirectory(atPath: out)) ?? []).sorted() }
+    /// The published files, without the `_SUCCESS` marker (its own tests read it).
+    func files() -> [String] { ((try? FileManager.default.contentsOfDirectory(atPath: out)) ?? []).filter { $0 != ExportNaming.successMarker }.sorted() }
+
+    /// The `_SUCCESS` marker, nil when absent.
+    func marker() throws -> JSONValue? {
+        let path = (out as NSString).appendingPathComponent(ExportNaming.successMarker)
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+        return try JSONParser.parse(text)
+    }
 
     func csvLines(_ path: String) throws -> [String] {
         let r = try TestSupport.run("/bin/sh", ["-c", "gzip -dc '\(path)'"])
@@ -171,6 +179,31 @@ struct ExportFixture {
         #expect(lines.count == n + 1)
         #expect(lines[1].contains("key 0 rotated") && lines[n].contains("key \(n - 1) rotated"))
         #expect(String(decoding: bytes, as: UTF8.self).components(separatedBy: "\r\n").filter { !$0.isEmpty } == lines)
+    }
+
+    /// `_SUCCESS` is replaced by every run in which all datasets succeeded, and left alone by a
+    /// run in which one failed (its files are complete, but the batch is not).
+    @Test func theSuccessMarkerDescribesTheLastCompleteRun() throws {
+        let f = try ExportFixture()
+        try f.addChange("a", at: ExportFixture.day + 1_000_000)
+        let o = try f.export()
+        let first = try #require(try f.marker())
+        #expect(first["files"]?.arrayValue?.first?["file"]?.text == (o.path.map { ($0 as NSString).lastPathComponent }))
+        #expect(first["files"]?.arrayValue?.first?["rows"]?.int64 == 1 && first["tool_version"]?.text == "test")
+        let mode = try FileManager.default.attributesOfItem(atPath: (f.out as NSString).appendingPathComponent("_SUCCESS"))[.posixPermissions] as? Int
+        #expect(mode == 0o640)
+
+        // A failing dataset (its table is gone): the marker stays the first run's.
+        try f.db.connection.execute("ALTER TABLE vendor_incidents RENAME TO vendor_incidents_gone")
+        var o2 = f.options(now: ExportFixture.now + Timestamp.microsPerDay)
+        o2.datasets = ["changes", "vendor_incidents"]
+        let failed = try Exporter(database: f.db, options: o2).run()
+        #expect(failed.failed.map(\.dataset) == ["vendor_incidents"])
+        #expect(try f.marker()?["run_id"]?.int64 == first["run_id"]?.int64)
+        try f.db.connection.execute("ALTER TABLE vendor_incidents_gone RENAME TO vendor_incidents")
+        _ = try f.export(f.options(now: ExportFixture.now + 2 * Timestamp.microsPerDay))
+        #expect((try f.marker()?["run_id"]?.int64 ?? 0) > (first["run_id"]?.int64 ?? 0))
+        #expect(!f.files().contains { $0.hasPrefix(".") }, "no temp file left")
     }
 
     @Test func pruneRemovesOnlyPublishedFilesOlderThanKeep() throws {
