@@ -5,8 +5,9 @@ import Foundation
 /// Finds bursts of 401/403 failures in the per-minute rollup.
 ///
 /// Each caller of each resource is a series of per-minute request and auth-failure counts.
-/// Its baseline is the median hourly failure ratio, so a steady trickle (a forgotten job with
-/// an old key, ~0.25 % of requests) is normal and a jump from succeeding to failing is not.
+/// Its baseline is the median hourly failure ratio of the day before (rolling), so a steady
+/// trickle (a forgotten job with an old key, ~0.25 % of requests) is normal and a jump from
+/// succeeding to failing is not.
 /// A caller too quiet for an hourly baseline (a stale-key job sending one request an hour)
 /// borrows its resource's, and `isChronic` keeps its steady failing from passing for bursts.
 /// Hot minutes of one caller merge (small gaps allowed) into segments; segments of one resource
@@ -66,27 +67,53 @@ struct BurstDetector {
         return series
     }
 
-    /// Median of the hourly auth-failure ratios of hours with enough traffic; nil when too few.
-    static func baselineRatio(_ s: Series) -> Double? {
-        var ratios: [Double] = []
+    /// The auth-failure ratio of each hour of the series (index `m / 60`), nil for an hour with
+    /// fewer than 5 requests.
+    static func hourlyRatios(_ s: Series) -> [Double?] {
+        var out: [Double?] = []
         var i = 0
         while i < s.n.count {
             var n = 0, f = 0
             for m in i..<min(i + 60, s.n.count) { n += Int(s.n[m]); f += Int(s.f401[m]) + Int(s.f403[m]) }
-            if n >= 5 { ratios.append(Double(f) / Double(n)) }
+            out.append(n >= 5 ? Double(f) / Double(n) : nil)
             i += 60
         }
-        guard ratios.count >= 3 else { return nil }
-        ratios.sort()
-        return ratios[ratios.count / 2]
+        return out
+    }
+
+    static func median(_ values: [Double]) -> Double? {
+        guard values.count >= 3 else { return nil }
+        let sorted = values.sorted()
+        return sorted[sorted.count / 2]
+    }
+
+    /// Median of the hourly auth-failure ratios of hours with enough traffic; nil when too few.
+    static func baselineRatio(_ s: Series) -> Double? {
+        median(hourlyRatios(s).compactMap { $0 })
+    }
+
+    /// Hours a rolling baseline looks back.
+    static let trailingHours = 24
+
+    /// Per hour of the series, the rolling baseline: the median ratio of the hours with enough
+    /// traffic among the `trailingHours` before it; nil where fewer than 3 such hours. A caller
+    /// broken for most of a week-long window is still a burst where it broke, which a median over
+    /// the whole window would have taken for its normal.
+    static func trailingBaselines(_ s: Series) -> [Double?] {
+        let hours = hourlyRatios(s)
+        return hours.indices.map { h in median(hours[max(0, h - trailingHours)..<h].compactMap { $0 }) }
     }
 
     /// Hot minutes of one series, merged into segments.
-    func segments(_ s: Series, baseline: Double) -> [Segment] {
+    /// - Parameter baselines: the baseline of each hour of the series (index `m / 60`); a
+    ///   segment keeps the one of the hour it opened in until it closes, so a long burst does
+    ///   not become its own baseline.
+    func segments(_ s: Series, baselines: [Double]) -> [Segment] {
         var out: [Segment] = []
         var current: Segment?
         var hotCount = 0
         var failures = 0
+        var frozen = 0.0
         // Minutes in which the caller made requests that mostly succeeded since the last hot
         // or still-failing one; silent minutes (no requests) neither extend nor break a
         // segment, up to an hour.
@@ -98,6 +125,7 @@ struct BurstDetector {
         for m in 0..<s.n.count {
             let f = Int(s.f401[m]) + Int(s.f403[m])
             let n = max(Int(s.n[m]), f)
+            let baseline = current == nil ? baselines[m / 60] : frozen
             if n == 0 {
                 if let c = current, m - c.last > 60 { close() }
                 continue
@@ -118,6 +146,7 @@ struct BurstDetector {
                 } else {
                     close()
                     current = Segment(resource: s.resource, caller: s.caller, first: m, last: m)
+                    frozen = baselines[m / 60]
                 }
                 hotCount += 1
                 failures += f

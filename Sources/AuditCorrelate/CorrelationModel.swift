@@ -112,6 +112,31 @@ public struct CorrelationReport: Sendable {
     public var bursts: [Burst]
     /// Microseconds the analysis took.
     public var elapsedUs: Int64
+    /// Callers that kept failing through the window without a burst of their own.
+    public var steadyFailures: [SteadyFailure] = []
+}
+
+/// A caller whose requests to one resource failed with 401/403 all along (at least
+/// `minShare` of them, at least `minFailures`) outside any burst: a forgotten job with a stale
+/// key, an app that never got its role. No change explains it because nothing changed; it is
+/// reported beside the bursts, never scored.
+public struct SteadyFailure: Sendable, Equatable {
+    public var resourceID: String
+    /// Entra object id, or the masked IP of a key caller.
+    public var caller: String
+    public var requests: Int
+    public var failures: Int
+    public var statusCodes: [Int: Int]
+    /// The first failing minute's start and the last failing minute's end.
+    public var firstUs: Int64
+    public var lastUs: Int64
+    /// Distinct clock hours with a failure.
+    public var hoursFailing: Int
+
+    public static let minShare = 0.9
+    public static let minFailures = 5
+
+    public var isKeyCaller: Bool { caller.contains("*") }
 }
 
 /// Tuning of the detector and the scorer.

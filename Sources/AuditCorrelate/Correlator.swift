@@ -33,9 +33,13 @@ public struct Correlator {
             if let b { resourceFallback[s.resource] = max(resourceFallback[s.resource] ?? 0, b) }
         }
         for (i, s) in series.enumerated() {
-            let b = own[i] ?? min(resourceFallback[s.resource] ?? 0.005, 0.05)
-            for var seg in detector.segments(s, baseline: b) where !BurstDetector.isChronic(s, seg) {
-                seg.first = BurstDetector.onset(s, seg, baseline: b)
+            // The lower of the rolling baseline (the day before) and the whole series' (else
+            // the resource's): a caller broken for most of the window keeps a low baseline
+            // where it broke, and a burst in the hours just before another does not hide it.
+            let whole = own[i] ?? min(resourceFallback[s.resource] ?? 0.005, 0.05)
+            let baselines = BurstDetector.trailingBaselines(s).map { min($0 ?? whole, whole) }
+            for var seg in detector.segments(s, baselines: baselines) where !BurstDetector.isChronic(s, seg) {
+                seg.first = BurstDetector.onset(s, seg, baseline: baselines[seg.first / 60])
                 segmentsByResource[s.resource, default: []].append((seg, i))
             }
         }
@@ -79,7 +83,9 @@ public struct Correlator {
         let finder = try CandidateFinder(db: db, options: options, bursts: bursts)
         for i in bursts.indices { bursts[i].candidates = finder.rank(bursts[i], all: bursts) }
         try attachProbes(&bursts)
-        return CorrelationReport(sinceUs: options.sinceUs, untilUs: options.untilUs, bursts: bursts, elapsedUs: TimeArgument.nowMicros() - started)
+        let steady = Self.steadyFailures(series, from: lead, base: base, bursts: bursts, names: names)
+        return CorrelationReport(sinceUs: options.sinceUs, untilUs: options.untilUs, bursts: bursts, elapsedUs: TimeArgument.nowMicros() - started,
+                                 steadyFailures: steady)
     }
 
     /// Cites the latest stored probe of each burst's resource (by ARM id, or by account name
@@ -106,6 +112,37 @@ public struct Correlator {
     }
 
     /// True when the series had no requests in the 30 minutes before minute `m`.
+    /// Callers failing all along in the window (minutes from `from`), not part of any burst.
+    static func steadyFailures(_ series: [BurstDetector.Series], from: Int, base: Int64, bursts: [Burst], names: [Int64: String]) -> [SteadyFailure] {
+        var inBursts = Set<String>()
+        for b in bursts { for c in b.callers { inBursts.insert(b.resourceID + "\u{0}" + c) } }
+        var out: [SteadyFailure] = []
+        for s in series {
+            guard let resource = names[s.resource], let caller = names[s.caller], !inBursts.contains(resource + "\u{0}" + caller) else { continue }
+            var n = 0, f401 = 0, f403 = 0
+            var first: Int?, last = 0
+            var hours = Set<Int>()
+            for m in from..<s.n.count {
+                let f = Int(s.f401[m]) + Int(s.f403[m])
+                n += max(Int(s.n[m]), f)
+                f401 += Int(s.f401[m])
+                f403 += Int(s.f403[m])
+                if f > 0 {
+                    if first == nil { first = m }
+                    last = m
+                    hours.insert(Int((base / Timestamp.microsPerMinute + Int64(m)) / 60))
+                }
+            }
+            let failures = f401 + f403
+            guard let first, failures >= SteadyFailure.minFailures, Double(failures) >= SteadyFailure.minShare * Double(n) else { continue }
+            out.append(SteadyFailure(resourceID: resource, caller: caller, requests: n, failures: failures,
+                                     statusCodes: [401: f401, 403: f403].filter { $0.value > 0 },
+                                     firstUs: base + Int64(first) * Timestamp.microsPerMinute, lastUs: base + Int64(last + 1) * Timestamp.microsPerMinute,
+                                     hoursFailing: hours.count))
+        }
+        return out.sorted { $0.failures > $1.failures || ($0.failures == $1.failures && ($0.resourceID, $0.caller) < ($1.resourceID, $1.caller)) }
+    }
+
     static func isNewCaller(_ s: BurstDetector.Series, at m: Int) -> Bool {
         let from = max(0, m - 30)
         guard from < m else { return false }

@@ -62,15 +62,46 @@ public enum ReportJSON {
             ("since", .string(Timestamp.iso(r.sinceUs))),
             ("until", .string(Timestamp.iso(r.untilUs))),
             ("bursts", .array(r.bursts.map(burst))),
+            ("steady_failures", .array(r.steadyFailures.map(steady))),
         ])).serialized + "\n"
+    }
+
+    static func steady(_ s: SteadyFailure) -> JSONValue {
+        .object(JSONObject([
+            ("resource_id", .string(s.resourceID)), ("caller", .string(s.caller)), ("auth", .string(s.isKeyCaller ? "key" : "entra")),
+            ("requests", .number(String(s.requests))), ("failures", .number(String(s.failures))),
+            ("status_codes", .object(JSONObject(s.statusCodes.sorted { $0.key < $1.key }.map { (String($0.key), JSONValue.number(String($0.value))) }))),
+            ("first_failure", .string(Timestamp.iso(s.firstUs))), ("last_failure", .string(Timestamp.iso(s.lastUs))),
+            ("hours_failing", .number(String(s.hoursFailing))), ("fix", .string(ReportText.steadyFix(s))),
+        ]))
     }
 }
 
 /// Human renderings: an aligned table and a Markdown runbook entry per burst.
 public enum ReportText {
+    /// One line per steady failure, or nothing.
+    static func steadyLines(_ r: CorrelationReport, indent: String) -> String {
+        r.steadyFailures.map { s in
+            indent + "\(ResourceID(s.resourceID).shortName)  \(s.caller)  failed \(s.failures) of \(s.requests) requests ("
+                + s.statusCodes.sorted { $0.key < $1.key }.map { "\($0.value)×\($0.key)" }.joined(separator: " ")
+                + ") \(Timestamp.isoSeconds(s.firstUs)) → \(Timestamp.isoSeconds(s.lastUs)), in \(s.hoursFailing) hour\(s.hoursFailing == 1 ? "" : "s")\n"
+                + indent + "  fix: " + steadyFix(s) + "\n"
+        }.joined()
+    }
+
+    static func steadyFix(_ s: SteadyFailure) -> String {
+        s.isKeyCaller
+            ? "A client at \(s.caller) keeps calling with a key that is not valid (a forgotten job or an old deployment): find it by its IP and give it the current key, or retire it."
+            : "The principal \(s.caller) has never been allowed in this window: give it the Cognitive Services OpenAI User role on the resource, or stop it calling."
+    }
+
     public static func table(_ r: CorrelationReport) -> String {
+        var steady = ""
+        if !r.steadyFailures.isEmpty {
+            steady = "steady 401/403 failures, not bursts (failing all along: nothing changed, so nothing to blame):\n" + steadyLines(r, indent: "   ")
+        }
         guard !r.bursts.isEmpty else {
-            return "no 401/403 bursts between \(Timestamp.isoSeconds(r.sinceUs)) and \(Timestamp.isoSeconds(r.untilUs))\n"
+            return "no 401/403 bursts between \(Timestamp.isoSeconds(r.sinceUs)) and \(Timestamp.isoSeconds(r.untilUs))\n" + steady
         }
         var out = ""
         for (i, b) in r.bursts.enumerated() {
@@ -86,7 +117,7 @@ public enum ReportText {
             if let p = b.probe { out += "   probe: \(Timestamp.isoSeconds(p.timeUs)) \(p.probeClass) (HTTP \(p.status)) — \(p.verdict.replacingOccurrences(of: "_", with: " "))\n" }
             out += "   failing: \(b.callers.joined(separator: ", "))" + (b.succeeding.isEmpty ? "" : "; still succeeding: \(b.succeeding.joined(separator: ", "))") + "\n"
         }
-        return out
+        return out + steady
     }
 
     static func fix(_ k: CauseKind) -> String {
@@ -106,7 +137,17 @@ public enum ReportText {
 
     public static func markdown(_ r: CorrelationReport) -> String {
         var out = "# 401/403 bursts \(Timestamp.isoSeconds(r.sinceUs)) – \(Timestamp.isoSeconds(r.untilUs))\n\n"
-        if r.bursts.isEmpty { return out + "No bursts.\n" }
+        var steady = ""
+        if !r.steadyFailures.isEmpty {
+            steady = "## Steady failures (not bursts)\n\nThese callers failed all along: nothing changed, so nothing is to blame.\n\n"
+            for s in r.steadyFailures {
+                steady += "- `\(ResourceID(s.resourceID).shortName)` `\(s.caller)`: failed \(s.failures) of \(s.requests) requests ("
+                    + s.statusCodes.sorted { $0.key < $1.key }.map { "\($0.value) × \($0.key)" }.joined(separator: ", ")
+                    + ") \(Timestamp.isoSeconds(s.firstUs)) → \(Timestamp.isoSeconds(s.lastUs)), in \(s.hoursFailing) hours. \(steadyFix(s))\n"
+            }
+            steady += "\n"
+        }
+        if r.bursts.isEmpty { return out + "No bursts.\n" + (steady.isEmpty ? "" : "\n" + steady) }
         for b in r.bursts {
             let name = ResourceID(b.resourceID).shortName
             let top = b.topCause
@@ -142,6 +183,6 @@ public enum ReportText {
                 out += "\n"
             }
         }
-        return out
+        return out + steady
     }
 }

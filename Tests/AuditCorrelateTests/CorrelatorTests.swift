@@ -168,7 +168,38 @@ import Testing
     @Test func aQuietStaleKeyJobIsNotABurst() throws {
         let db = try estate(trickle: false)
         try addCaller(db, "10.7.7.***", minutes: Self.staleJobMinutes)
-        #expect(try correlate(db).bursts.isEmpty)
+        let report = try correlate(db)
+        #expect(report.bursts.isEmpty)
+        // Reported beside the bursts as a steady failure, with its counts and span.
+        #expect(report.steadyFailures.map(\.caller) == ["10.7.7.***"])
+        let s = try #require(report.steadyFailures.first)
+        #expect(s.failures == Self.staleJobMinutes.count && s.requests == s.failures && s.statusCodes == [401: s.failures])
+        #expect(s.firstUs == Self.t0 + Int64(Self.staleJobMinutes.min()!) * Self.minute && s.lastUs == Self.t0 + Int64(Self.staleJobMinutes.max()! + 1) * Self.minute)
+        #expect(s.hoursFailing == 6 && s.resourceID == Self.acct)
+        let json = ReportJSON.render(report)
+        #expect(json.contains(#""steady_failures":[{"resource_id":"\#(Self.acct)","caller":"10.7.7.***","auth":"key""#), "\(json)")
+        #expect(ReportText.table(report).contains("steady 401/403 failures") && ReportText.markdown(report).contains("## Steady failures"))
+    }
+
+    /// A weekly run over an app broken on day two and never fixed: failing for most of the
+    /// window must not become its normal. The burst starts where it broke, with its cause.
+    @Test func aCallerBrokenForMostOfTheWindowIsABurstWhereItBroke() throws {
+        let db = try estate(hours: 12, fail: { _, c, m in c == Self.keyCaller && m >= 180 ? 401 : nil },
+                            changes: [change(ChangeKind.keyRegenerated, at: 178, id: "evt-rotate")])
+        let report = try correlate(db, hours: 12)
+        #expect(report.bursts.count == 1)
+        let b = try #require(report.bursts.first)
+        #expect(b.startUs == Self.t0 + 180 * Self.minute && b.callers == [Self.keyCaller])
+        #expect(b.endUs >= Self.t0 + 719 * Self.minute, "the burst lasts to the end of the window")
+        #expect(b.topCause?.kind == .keyRotation && b.topCause?.evidence.first?.sourceID == "evt-rotate")
+    }
+
+    /// The apps' own 1-in-400 trickle and a burst's callers are no steady failures.
+    @Test func occasionalFailuresAndBurstCallersAreNotSteadyFailures() throws {
+        let db = try estate(fail: { _, c, m in c == Self.keyCaller && m >= 200 ? 401 : nil })
+        let report = try correlate(db)
+        #expect(report.bursts.first?.callers == [Self.keyCaller])
+        #expect(report.steadyFailures.isEmpty, "\(report.steadyFailures)")
     }
 
     /// The same job beside a real rotation on its resource: the burst starts at the rotation,
