@@ -84,6 +84,10 @@ import Testing
             #expect(manifest["file"]?.text == file && rows != nil && manifest["rows"]?.int64 == rows, "\(file): manifest \(manifest["rows"]?.int64 ?? -1) rows, file \(rows ?? -1)")
         }
 
+        // The summary counts what is there: the data files, their manifests and the run's _SUCCESS.
+        let manifests = names.filter { $0.hasSuffix(".manifest.json") }.count
+        #expect(names.contains("_SUCCESS") && out.contains("(\(data.count) gzip CSV files, \(manifests) manifests, _SUCCESS)"), "\(names)\n\(out)")
+
         // A second demo into the same folder (an earlier demo) replaces it and works again.
         let second = try TestSupport.cli(["demo", "--dir", dir], cwd: tmp.path)
         #expect(second.status == 0, "exit \(second.status)\n\(second.stderr)")

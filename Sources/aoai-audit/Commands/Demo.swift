@@ -514,9 +514,10 @@ struct DemoReport {
 
     func exportFiles() -> String {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: exportsDir)) ?? []
-        let data = names.filter { !$0.hasPrefix(".") && !$0.hasSuffix(".manifest.json") }
+        let data = names.filter { $0.hasSuffix(".csv.gz") && !$0.hasPrefix(".") }
         let manifests = names.filter { $0.hasSuffix(".manifest.json") }
         return "\(data.count) gzip CSV file\(data.count == 1 ? "" : "s"), \(manifests.count) manifest\(manifests.count == 1 ? "" : "s")"
+            + (names.contains(ExportNaming.successMarker) ? ", \(ExportNaming.successMarker)" : "")
     }
 
     /// `text` wrapped at 100 columns, the first line after `indent`, the rest after `continuation`.
