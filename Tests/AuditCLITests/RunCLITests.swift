@@ -121,6 +121,25 @@ import Testing
         #expect(export["status"]?.text == "ok" && export["files"]?.int64 == 4)
     }
 
+    /// A planted estate with stale-key jobs: the correlate step counts their steady failures
+    /// as correlate lists them, and says where to look.
+    @Test func theCorrelateStepCountsSteadyFailuresAsCorrelateListsThem() throws {
+        let cli = CLI()
+        let dir = cli.dir.appendingPathComponent("planted").path
+        #expect(try TestSupport.cli(["generate", "--planted", "--out", dir, "--seed", "3", "--hours", "12", "--requests-per-minute", "12"]).status == 0)
+        #expect(try cli.run(["import", dir + "/activity", dir + "/diagnostics"]).status == 0)
+        let start = try #require(try JSONParser.parse([UInt8](try Data(contentsOf: URL(fileURLWithPath: dir + "/truth.json"))))["start"]?.text)
+        let r = try cli.run(["run", "--since", start, "--log-format", "json"])
+        #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
+        let step = try #require(try r.stdout.split(separator: "\n").map { try JSONParser.parse(String($0)) }.first { $0["step"]?.text == "correlate" })
+        let steady = try #require(step["steady_failures"]?.int64)
+        #expect(steady > 0 && (step["message"]?.text ?? "").contains("\(steady) caller"), "\(r.stdout)")
+        let c = try cli.run(["correlate", "--since", start, "--format", "json", "--dry-run"])
+        let listed = try JSONParser.parse(c.stdout)["steady_failures"]?.arrayValue ?? []
+        #expect(Int64(listed.count) == steady, "\(c.stdout)")
+        #expect(listed.allSatisfy { $0["auth"]?.text == "key" && $0["failures"]?.int64 == $0["requests"]?.int64 }, "stale-key jobs: \(listed)")
+    }
+
     @Test(.enabled(if: TestSupport.hasSharedFixtures, "../shared/fixtures is absent"))
     func failOnNewBurstsExitsTenOnceThenZero() throws {
         let cli = CLI()

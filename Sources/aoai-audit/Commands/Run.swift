@@ -179,10 +179,15 @@ struct Run: ParsableCommand {
             let fresh = report.bursts.filter { !known.contains($0.resourceID + "|" + String($0.startUs)) }.count
             let run = try db.beginRun(command: "correlate")
             try report.store(in: db, resource: nil, runID: run)
-            let line = "\(report.bursts.count) burst\(report.bursts.count == 1 ? "" : "s"), \(fresh) new, \(Timestamp.isoSeconds(s)) – \(Timestamp.isoSeconds(now))"
+            let steady = report.steadyFailures.count
+            var line = "\(report.bursts.count) burst\(report.bursts.count == 1 ? "" : "s"), \(fresh) new, \(Timestamp.isoSeconds(s)) – \(Timestamp.isoSeconds(now))"
+            if steady > 0 {
+                line += "; \(steady) caller\(steady == 1 ? "" : "s") failing steadily (not bursts; `aoai-audit correlate --since \(since)` lists them)"
+            }
             try db.finishRun(id: run, status: "ok", summary: line)
             return (RunStep(name: "correlate", status: .ok, message: line, fields: [
                 ("bursts", .number(String(report.bursts.count))), ("new_bursts", .number(String(fresh))),
+                ("steady_failures", .number(String(steady))),
                 ("since", .string(Timestamp.iso(s))), ("until", .string(Timestamp.iso(now))),
             ]), fresh)
         } catch {
