@@ -1,5 +1,6 @@
 import ArgumentParser
 import AuditCore
+import AuditExport
 import AuditStore
 import Foundation
 
@@ -62,6 +63,22 @@ func userFacing<T>(_ body: () throws -> T) throws -> T {
         throw CLIError(message: Redactor.redact(e.errorDescription ?? ""))
     } catch {
         throw CLIError(message: Redactor.redact(String(describing: error)))
+    }
+}
+
+extension RunLock {
+    /// The run lock beside `database` for `run` and `demo`: held by another process → its
+    /// one-line message on stderr and exit 4 (contracts.md); any other failure → one line, exit 1.
+    static func acquireForCLI(database: String) throws -> RunLock {
+        do {
+            return try RunLock(path: RunLock.path(forDatabase: database))
+        } catch {
+            if case .held = error {
+                Terminal.err(error.description)
+                throw ExitCode(4)
+            }
+            throw CLIError(message: error.description)
+        }
     }
 }
 

@@ -79,16 +79,7 @@ struct Demo: ParsableCommand {
         let root = URL(fileURLWithPath: dir).standardizedFileURL.path
         try userFacing { try Self.prepare(root) }
         let dbPath = root + "/aoai-audit.db"
-        let lock: RunLock
-        do {
-            lock = try RunLock(path: RunLock.path(forDatabase: dbPath))
-        } catch {
-            if case .held = error {
-                Terminal.err(error.description)
-                throw ExitCode(4)
-            }
-            throw CLIError(message: error.description)
-        }
+        let lock = try RunLock.acquireForCLI(database: dbPath)
         try userFacing { try Self.clean(root) }
 
         // 1. The planted scenario: a day ending two hours ago, inside collect's 7-day first window.

@@ -63,16 +63,7 @@ struct Run: ParsableCommand {
             let c = try global.loadConfig()
             return (c, URL(fileURLWithPath: global.databasePath(c)).standardizedFileURL.path)
         }
-        let lock: RunLock
-        do {
-            lock = try RunLock(path: RunLock.path(forDatabase: dbPath))
-        } catch {
-            if case .held = error {
-                Terminal.err(error.description)
-                throw ExitCode(4)
-            }
-            throw CLIError(message: error.description)
-        }
+        let lock = try RunLock.acquireForCLI(database: dbPath)
         let db = try userFacing { try Database(path: dbPath) }
         let runID = try? db.beginRun(command: "run")
 
