@@ -88,8 +88,8 @@ struct BurstDetector {
     }
 
     /// Median of the hourly auth-failure ratios of hours with enough traffic; nil when too few.
-    static func baselineRatio(_ s: Series) -> Double? {
-        median(hourlyRatios(s).compactMap { $0 })
+    static func baselineRatio(hourly: [Double?]) -> Double? {
+        median(hourly.compactMap { $0 })
     }
 
     /// Hours a rolling baseline looks back.
@@ -99,9 +99,8 @@ struct BurstDetector {
     /// traffic among the `trailingHours` before it; nil where fewer than 3 such hours. A caller
     /// broken for most of a week-long window is still a burst where it broke, which a median over
     /// the whole window would have taken for its normal.
-    static func trailingBaselines(_ s: Series) -> [Double?] {
-        let hours = hourlyRatios(s)
-        return hours.indices.map { h in median(hours[max(0, h - trailingHours)..<h].compactMap { $0 }) }
+    static func trailingBaselines(hourly: [Double?]) -> [Double?] {
+        hourly.indices.map { h in median(hourly[max(0, h - trailingHours)..<h].compactMap { $0 }) }
     }
 
     /// Hot minutes of one series, merged into segments.

@@ -27,7 +27,8 @@ public struct Correlator {
         // Segments per caller, then bursts per resource.
         var segmentsByResource: [Int64: [(BurstDetector.Segment, Int)]] = [:]  // (segment, series index)
         // A caller with too little traffic for a baseline of its own borrows its resource's.
-        let own = series.map(BurstDetector.baselineRatio)
+        let hourly = series.map(BurstDetector.hourlyRatios)
+        let own = hourly.map { BurstDetector.baselineRatio(hourly: $0) }
         var resourceFallback: [Int64: Double] = [:]
         for (s, b) in zip(series, own) {
             if let b { resourceFallback[s.resource] = max(resourceFallback[s.resource] ?? 0, b) }
@@ -37,7 +38,7 @@ public struct Correlator {
             // the resource's): a caller broken for most of the window keeps a low baseline
             // where it broke, and a burst in the hours just before another does not hide it.
             let whole = own[i] ?? min(resourceFallback[s.resource] ?? 0.005, 0.05)
-            let baselines = BurstDetector.trailingBaselines(s).map { min($0 ?? whole, whole) }
+            let baselines = BurstDetector.trailingBaselines(hourly: hourly[i]).map { min($0 ?? whole, whole) }
             for var seg in detector.segments(s, baselines: baselines) where !BurstDetector.isChronic(s, seg) {
                 seg.first = BurstDetector.onset(s, seg, baseline: baselines[seg.first / 60])
                 segmentsByResource[s.resource, default: []].append((seg, i))

@@ -84,11 +84,6 @@ public final class AtomicFile {
     }
 
     /// Appends bytes (compressed when the file is gzip).
-    @inline(__always) public func write<S: Sequence>(_ data: S) throws where S.Element == UInt8 {
-        try writer.write(Array(data))
-    }
-
-    /// Appends a byte buffer (one bulk copy).
     public func write(bytes data: [UInt8]) throws {
         try writer.write(data)
     }
@@ -148,7 +143,7 @@ public final class AtomicFile {
     @discardableResult
     public static func writeWhole(_ text: String, directory: String, name: String, replacing: Bool = false) throws -> String {
         let f = try AtomicFile(directory: directory, finalName: name, gzipLevel: nil)
-        try f.write(Array(text.utf8))
+        try f.write(bytes: Array(text.utf8))
         _ = try f.finish()
         return try f.publish(replacing: replacing)
     }

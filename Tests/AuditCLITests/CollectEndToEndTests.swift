@@ -370,6 +370,17 @@ final class TokenRecorder: @unchecked Sendable {
         lock.lock(); defer { lock.unlock() }
         return seen
     }
+
+    /// A loopback server for `azure` that records every bearer token it is sent and every
+    /// token its Entra endpoint issues.
+    func serving(_ azure: SimAzure) throws -> SimHTTPServer {
+        try SimHTTPServer { [self] request in
+            if let auth = request[header: "authorization"], auth.lowercased().hasPrefix("bearer ") { add(String(auth.dropFirst(7))) }
+            let response = azure.handle(request)
+            if request.path.hasSuffix("/oauth2/v2.0/token"), let t = (try? JSONParser.parse(response.body))?["access_token"]?.text { add(t) }
+            return response
+        }
+    }
 }
 
 /// A simulator over a scenario folder on a loopback port, its clock at the real now, the test
@@ -388,14 +399,8 @@ final class E2ESim {
         o.workspaceIDs = [E2E.workspace]
         change(&o)
         let azure = try SimAzure(scenario: scenario, options: o)
-        let tokens = self.tokens
         self.azure = azure
-        server = try SimHTTPServer { request in
-            if let auth = request[header: "authorization"], auth.lowercased().hasPrefix("bearer ") { tokens.add(String(auth.dropFirst(7))) }
-            let response = azure.handle(request)
-            if request.path.hasSuffix("/oauth2/v2.0/token"), let t = (try? JSONParser.parse(response.body))?["access_token"]?.text { tokens.add(t) }
-            return response
-        }
+        server = try tokens.serving(azure)
     }
 
     deinit { server.stop() }

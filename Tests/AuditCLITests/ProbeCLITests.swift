@@ -361,13 +361,7 @@ final class ProbeSim {
         let azure = SimAzure(options: o)
         azure.addAccount(resourceID: Self.accountID, location: "eastus", deployments: ["gpt-4o": "gpt-4o"])
         self.azure = azure
-        let tokens = self.tokens
-        server = try SimHTTPServer { request in
-            if let auth = request[header: "authorization"], auth.lowercased().hasPrefix("bearer ") { tokens.add(String(auth.dropFirst(7))) }
-            let response = azure.handle(request)
-            if request.path.hasSuffix("/oauth2/v2.0/token"), let t = (try? JSONParser.parse(response.body))?["access_token"]?.text { tokens.add(t) }
-            return response
-        }
+        server = try tokens.serving(azure)
     }
 
     deinit { server.stop() }

@@ -218,20 +218,10 @@ struct Demo: ParsableCommand {
     /// the simulator's test identity.
     static func collectStep(db: Database, config: Config, environment: [String: String], runID: Int64?) -> RunStep {
         do {
-            let http = CollectCommand.makeHTTPTransport()
-            let credentials = CollectCommand.makeCredentials(config: config, environment: environment, http: http)
-            let runner = CollectRunner(database: db, config: config, http: http, credentials: credentials, since: nil, sinceText: nil,
-                                       now: TimeArgument.nowMicros(), sources: [], maxConcurrency: 4, runID: runID)
+            let runner = CollectCommand.runner(database: db, config: config, since: nil, sinceText: nil, now: TimeArgument.nowMicros(),
+                                               sources: [], concurrency: 4, runID: runID, environment: environment)
             let summary = try runner.run()
-            let failed = summary.failed
-            let n = summary.outcomes.count
-            let new = summary.outcomes.reduce(0) { $0 + $1.counts.loaded }
-            var message = "\(n) source\(n == 1 ? "" : "s"), "
-            message += failed.isEmpty ? "none failed" : "\(failed.count) failed: " + failed.map { "\($0.name) (\($0.error ?? "failed"))" }.joined(separator: "; ")
-            message += ", \(new) new records"
-            if summary.quarantined > 0 { message += ", \(summary.quarantined) quarantined" }
-            if summary.derivedChanges > 0 { message += ", \(summary.derivedChanges) api-version changes derived" }
-            return RunStep(name: "collect", status: failed.isEmpty ? .ok : .failed, message: message)
+            return RunStep(name: "collect", status: summary.failed.isEmpty ? .ok : .failed, message: CollectCommand.stepMessage(summary))
         } catch {
             return RunStep(name: "collect", status: .failed, message: Run.describe(error))
         }

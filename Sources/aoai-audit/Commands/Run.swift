@@ -143,12 +143,8 @@ struct Run: ParsableCommand {
                                                concurrency: 4, runID: runID)
             let summary = try runner.run()
             let failed = summary.failed
-            let n = summary.outcomes.count
             let new = summary.outcomes.reduce(0) { $0 + $1.counts.loaded }
-            var message = "\(n) source\(n == 1 ? "" : "s"), "
-            message += failed.isEmpty ? "none failed" : "\(failed.count) failed: " + failed.map { "\($0.name) (\($0.error ?? "failed"))" }.joined(separator: "; ")
-            message += ", \(new) new records"
-            if summary.quarantined > 0 { message += ", \(summary.quarantined) quarantined" }
+            let message = CollectCommand.stepMessage(summary)
             let fields: [(String, JSONValue)] = [
                 ("sources", .array(summary.outcomes.map(CollectCommand.outcomeJSON))),
                 ("failed_sources", .array(failed.map { .string($0.name) })),
